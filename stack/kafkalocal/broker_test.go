@@ -1,0 +1,187 @@
+package kafkalocal_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/stack/kafkalocal"
+	"github.com/finlake/finlake/topics"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	kafkalocal.StopShared()
+	os.Exit(code)
+}
+
+// createTopic makes a one-partition topic, so the log order is total.
+func createTopic(t *testing.T, bootstrap, name string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+}
+
+// consumeUntil reads topic from the start with the given isolation until
+// stop returns true for a record or the deadline passes; it returns the
+// values in log order.
+func consumeUntil(t *testing.T, bootstrap, topic string, iso kgo.IsolationLevel, stop func(*kgo.Record) bool) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(iso))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var got []string
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consume %s: no stop record within the deadline; got %d records: %v", topic, len(got), got)
+		}
+		if errs := fs.Errors(); len(errs) > 0 {
+			t.Fatalf("consume %s: %v", topic, errs)
+		}
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			if done {
+				return
+			}
+			got = append(got, string(r.Value))
+			done = stop(r)
+		})
+		if done {
+			return got
+		}
+	}
+}
+
+func TestTransactionalProduceIsReadCommittedOnOneBroker(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	topic := "eos-" + fmt.Sprint(time.Now().UnixNano())
+	createTopic(t, b.Bootstrap(), topic)
+
+	p, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()), kgo.DefaultProduceTopic(topic),
+		kgo.TransactionalID("kafkalocal-test-"+topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	txn := func(commit kgo.TransactionEndTry, values ...string) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range values {
+			if err := p.ProduceSync(ctx, kgo.StringRecord(v)).FirstErr(); err != nil {
+				t.Fatalf("produce %s: %v\n%s", v, err, b.LogTail(3000))
+			}
+		}
+		if err := p.EndTransaction(ctx, commit); err != nil {
+			t.Fatalf("end transaction: %v\n%s", err, b.LogTail(3000))
+		}
+	}
+	txn(kgo.TryCommit, "c1", "c2", "c3")
+	txn(kgo.TryAbort, "a1", "a2")
+	txn(kgo.TryCommit, "c4", "end")
+
+	got := consumeUntil(t, b.Bootstrap(), topic, kgo.ReadCommitted(), func(r *kgo.Record) bool { return string(r.Value) == "end" })
+	want := []string{"c1", "c2", "c3", "c4", "end"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("read_committed saw %v, want %v (aborted records must be invisible)", got, want)
+	}
+}
+
+func TestKillThenRestartKeepsAcknowledgedRecords(t *testing.T) {
+	b := kafkalocal.StartT(t)
+	const n = 200
+	p, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()), kgo.DefaultProduceTopic(topics.RawTransactions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := range n {
+		p.Produce(ctx, kgo.StringRecord(fmt.Sprintf("r%03d", i)), func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	oldPid, cluster, addr := b.Pid(), b.ClusterID(), b.Bootstrap()
+
+	if err := b.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.Pid() == oldPid || b.ClusterID() != cluster || b.Bootstrap() != addr {
+		t.Fatalf("restart: pid %d->%d, cluster %s->%s, addr %s->%s; want a new process on the same cluster and address",
+			oldPid, b.Pid(), cluster, b.ClusterID(), addr, b.Bootstrap())
+	}
+	seen := map[string]bool{}
+	consumeUntil(t, b.Bootstrap(), topics.RawTransactions, kgo.ReadUncommitted(), func(r *kgo.Record) bool {
+		seen[string(r.Value)] = true
+		return len(seen) == n
+	})
+	for i := range n {
+		if v := fmt.Sprintf("r%03d", i); !seen[v] {
+			t.Fatalf("record %s lost across kill and restart", v)
+		}
+	}
+}
+
+func TestProducerPerfTestRunsKafkasOwnBenchmark(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	topic := "perf-" + fmt.Sprint(time.Now().UnixNano())
+	createTopic(t, b.Bootstrap(), topic)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const n = 20000
+	rps, raw, err := kafkalocal.ProducerPerfTest(ctx, b.Classpath(), b.Bootstrap(), topic, n, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kafka-producer-perf-test: %.0f records/s\n%s", rps, raw)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	if total != n || rps <= 0 {
+		t.Fatalf("perf test reported %.0f records/s and the topic holds %d records, want %d", rps, total, n)
+	}
+}

@@ -1,0 +1,226 @@
+// Package topics owns the Kafka topics of the finlake contract: their names,
+// their specs (partitions, replication, configs) and creating them
+// idempotently on a cluster.
+package topics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The contract's topic names (see ARCHITECTURE.md, "Kafka topics").
+const (
+	RawTransactions       = "raw-transactions"
+	AlertRules            = "alert-rules"
+	TransactionsProcessed = "transactions-processed"
+	Alerts                = "alerts"
+	DeadLetter            = "dead-letter"
+)
+
+// DefaultDataPartitions is the partition count of the data topics: enough to
+// exercise per-partition offsets and parallel Flink sources on a laptop.
+const DefaultDataPartitions = 3
+
+// Spec is one topic's shape.
+type Spec struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16
+	// Configs are set on creation; the ones in Required are also checked on
+	// existing topics, since the pipeline is wrong without them.
+	Configs  map[string]string
+	Required []string
+}
+
+// Specs returns the contract's topics with data topics of dataPartitions
+// partitions (DefaultDataPartitions when <= 0). alert-rules has a single
+// partition so rules and the FX table are read in the order they were
+// written, and is compacted so the latest value of every rule survives.
+func Specs(dataPartitions int32) []Spec {
+	if dataPartitions <= 0 {
+		dataPartitions = DefaultDataPartitions
+	}
+	data := func(name string) Spec {
+		return Spec{Name: name, Partitions: dataPartitions, ReplicationFactor: 1}
+	}
+	return []Spec{
+		data(RawTransactions),
+		{Name: AlertRules, Partitions: 1, ReplicationFactor: 1,
+			Configs: map[string]string{"cleanup.policy": "compact"}, Required: []string{"cleanup.policy"}},
+		data(TransactionsProcessed),
+		data(Alerts),
+		data(DeadLetter),
+	}
+}
+
+// Names lists the contract's topic names.
+func Names() []string {
+	var n []string
+	for _, s := range Specs(0) {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// Status reports what Ensure did with one topic.
+type Status struct {
+	Name       string
+	Created    bool // false: it existed already
+	Partitions int32
+	Configs    map[string]string // the Required configs as found
+}
+
+type options struct {
+	dataPartitions int32
+	report         func(Status)
+	timeout        time.Duration
+}
+
+// Option tunes Ensure.
+type Option func(*options)
+
+// WithDataPartitions sets the partition count for newly created data topics.
+func WithDataPartitions(n int32) Option { return func(o *options) { o.dataPartitions = n } }
+
+// WithReport receives one Status per topic, in contract order.
+func WithReport(f func(Status)) Option { return func(o *options) { o.report = f } }
+
+// WithTimeout bounds the whole call (default 60 s).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// Ensure creates the contract's missing topics and checks the existing ones.
+// Existing topics are fine as they are, except when a required config
+// differs (e.g. alert-rules not compacted) or alert-rules has more than one
+// partition: then it returns an error naming the topic and how to fix it.
+func Ensure(ctx context.Context, brokers []string, opts ...Option) error {
+	o := options{timeout: 60 * time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return fmt.Errorf("topics: kafka client for %v: %w", brokers, err)
+	}
+	defer cl.Close()
+	return EnsureWith(ctx, kadm.NewClient(cl), opts...)
+}
+
+// EnsureWith is Ensure on a caller's admin client.
+func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
+	o := options{}
+	for _, f := range opts {
+		f(&o)
+	}
+	specs := Specs(o.dataPartitions)
+	names := Names()
+	existing, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("topics: list topics (is Kafka up at the given --brokers?): %w", err)
+	}
+	created := map[string]bool{}
+	for _, s := range specs {
+		if existing.Has(s.Name) {
+			continue
+		}
+		var cfg map[string]*string
+		for k, v := range s.Configs {
+			if cfg == nil {
+				cfg = map[string]*string{}
+			}
+			cfg[k] = kadm.StringPtr(v)
+		}
+		resp, err := adm.CreateTopic(ctx, s.Partitions, s.ReplicationFactor, cfg, s.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		// Another process may have created it since we listed: that is fine,
+		// the checks below judge it like any existing topic.
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("topics: create %s: %w", s.Name, err)
+		}
+		created[s.Name] = err == nil
+	}
+	// Describe after creating, so the report shows what the broker has.
+	details, err := describe(ctx, adm, names)
+	if err != nil {
+		return err
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("topics: describe configs: %w", err)
+	}
+	var problems []string
+	for _, s := range specs {
+		st := Status{Name: s.Name, Created: created[s.Name], Partitions: int32(len(details[s.Name].Partitions))}
+		rc, err := configs.On(s.Name, nil)
+		if err == nil {
+			err = rc.Err
+		}
+		if err != nil {
+			return fmt.Errorf("topics: configs of %s: %w", s.Name, err)
+		}
+		for _, k := range s.Required {
+			got := ""
+			for _, c := range rc.Configs {
+				if c.Key == k {
+					got = c.MaybeValue()
+				}
+			}
+			if st.Configs == nil {
+				st.Configs = map[string]string{}
+			}
+			st.Configs[k] = got
+			if got != s.Configs[k] {
+				problems = append(problems, fmt.Sprintf("%s has %s=%q, want %q (kafka-configs --alter --entity-type topics --entity-name %s --add-config %s=%s, or delete and re-create it)",
+					s.Name, k, got, s.Configs[k], s.Name, k, s.Configs[k]))
+			}
+		}
+		if s.Name == AlertRules && st.Partitions != 1 {
+			problems = append(problems, fmt.Sprintf("%s has %d partitions, want 1 so rule updates keep their order (delete and re-create it)", s.Name, st.Partitions))
+		}
+		if o.report != nil {
+			o.report(st)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("topics: existing topics do not match the contract: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// describe waits until every topic has metadata with partitions: a just
+// created topic can briefly show none.
+func describe(ctx context.Context, adm *kadm.Client, names []string) (kadm.TopicDetails, error) {
+	for {
+		td, err := adm.ListTopics(ctx, names...)
+		if err != nil {
+			return nil, fmt.Errorf("topics: describe: %w", err)
+		}
+		var missing []string
+		for _, n := range names {
+			d, ok := td[n]
+			if !ok || d.Err != nil || len(d.Partitions) == 0 {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) == 0 {
+			return td, nil
+		}
+		sort.Strings(missing)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("topics: no metadata for %v: %w", missing, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
