@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/finlake/finlake/rules"
+	"github.com/finlake/finlake/termout"
+)
+
+// Exit codes shared by the client commands: 1 a runtime failure (a service
+// unreachable, a query failing), 2 bad input (flags, a configuration file, SQL
+// parameters) that the user has to fix before retrying.
+const (
+	exitFailure  = 1
+	exitBadInput = 2
+)
+
+func badInput(format string, args ...any) error {
+	return cli.Exit("lakectl: "+fmt.Sprintf(format, args...), exitBadInput)
+}
+
+func brokersFlag() cli.Flag {
+	return &cli.StringFlag{Name: "brokers", Value: "127.0.0.1:9092", Sources: cli.EnvVars("FINLAKE_BROKERS"),
+		Usage: "Kafka bootstrap servers, comma-separated"}
+}
+
+func brokerList(cmd *cli.Command) []string {
+	var out []string
+	for _, b := range strings.Split(cmd.String("brokers"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func fxFlag() cli.Flag {
+	return &cli.StringFlag{Name: "fx", Usage: "FX table to publish with the rules (default: fx_rates.yaml next to FILE; \"\" to leave the live table alone)"}
+}
+
+// fxPath resolves --fx: explicit wins (even ""), else the file next to FILE.
+func fxPath(cmd *cli.Command, rulesFile string) (string, error) {
+	if cmd.IsSet("fx") {
+		return cmd.String("fx"), nil
+	}
+	p := filepath.Join(filepath.Dir(rulesFile), "fx_rates.yaml")
+	if _, err := os.Stat(p); err != nil {
+		return "", badInput("no FX table at %s: pass --fx PATH, or --fx \"\" to leave the live FX table alone", p)
+	}
+	return p, nil
+}
+
+func rulesFileArg(cmd *cli.Command) (string, error) {
+	if cmd.Args().Len() != 1 {
+		return "", badInput("%s needs exactly one argument, the rules file (e.g. config/rules.yaml)", cmd.FullName())
+	}
+	return cmd.Args().First(), nil
+}
+
+// loadRules validates the files; an invalid configuration is bad input.
+func loadRules(cmd *cli.Command) (rules.Set, error) {
+	file, err := rulesFileArg(cmd)
+	if err != nil {
+		return rules.Set{}, err
+	}
+	fx, err := fxPath(cmd, file)
+	if err != nil {
+		return rules.Set{}, err
+	}
+	set, err := rules.LoadFiles(file, fx)
+	var ve *rules.ValidationError
+	if errors.As(err, &ve) {
+		return rules.Set{}, cli.Exit(ve.Error()+"\nnothing was published; fix the lines above and run again", exitBadInput)
+	}
+	if err != nil {
+		return rules.Set{}, cli.Exit(err.Error(), exitBadInput)
+	}
+	return set, nil
+}
+
+func init() {
+	register(&cli.Command{
+		Name:  "rules",
+		Usage: "validate, publish, show and watch the fraud rules on the alert-rules topic",
+		Description: `Rules live in config/rules.yaml (and the FX table in config/fx_rates.yaml). lakectl
+validates them, compares them with the live set on the compacted topic alert-rules,
+bumps the version of every changed rule (new rules start at 1), publishes the changes
+in one Kafka transaction and deletes removed rules with tombstones. The Flink job
+applies them to later events without a restart.
+
+Examples:
+  lakectl rules validate config/rules.yaml
+  lakectl rules apply config/rules.yaml --dry-run
+  lakectl rules apply config/rules.yaml --fx config/fx_rates.yaml
+  lakectl rules show --format json
+  lakectl rules watch config/rules.yaml`,
+		Commands: []*cli.Command{rulesValidateCmd(), rulesApplyCmd(), rulesShowCmd(), rulesWatchCmd()},
+	})
+}
+
+func rulesValidateCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check a rules file (and its FX table) without touching Kafka",
+		ArgsUsage: "FILE",
+		Description: `Prints every problem with file:line:column, exit code 2 when there is any.
+
+Examples:
+  lakectl rules validate config/rules.yaml
+  lakectl rules validate my-rules.yaml --fx config/fx_rates.yaml`,
+		Flags: []cli.Flag{fxFlag()},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			set, err := loadRules(cmd)
+			if err != nil {
+				return err
+			}
+			fx := "no FX table"
+			if set.FX != nil {
+				fx = fmt.Sprintf("FX table with %d currencies", len(set.FX.USDPerUnit))
+			}
+			fmt.Fprintf(cmd.Root().Writer, "ok: %d rules, %s\n", len(set.Rules), fx)
+			return nil
+		},
+	}
+}
+
+func rulesApplyCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "apply",
+		Usage:     "validate FILE, show the changes against the live rules and publish them",
+		ArgsUsage: "FILE",
+		Description: `A changed rule gets version = live version + 1, a new one version 1; a rule missing
+from FILE is deleted (tombstone). The FX table gets max(file version, live + 1) when it
+changed. All records go in one Kafka transaction.
+
+Examples:
+  lakectl rules apply config/rules.yaml
+  lakectl rules apply config/rules.yaml --dry-run
+  lakectl rules apply config/rules.yaml --fx config/fx_rates.yaml --brokers 127.0.0.1:9092`,
+		Flags: []cli.Flag{fxFlag(), brokersFlag(),
+			&cli.BoolFlag{Name: "dry-run", Usage: "show the changes, publish nothing"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			set, err := loadRules(cmd)
+			if err != nil {
+				return err
+			}
+			live, err := rules.ReadLive(ctx, brokerList(cmd))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			plan := rules.Diff(live, set)
+			w := cmd.Root().Writer
+			if err := printPlan(w, plan); err != nil {
+				return err
+			}
+			if plan.Pending() == 0 {
+				fmt.Fprintln(w, "the live rules already match; nothing to publish")
+				return nil
+			}
+			if cmd.Bool("dry-run") {
+				fmt.Fprintf(w, "dry run: %d change(s) not published\n", plan.Pending())
+				return nil
+			}
+			n, err := rules.Publish(ctx, brokerList(cmd), plan)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintf(w, "published %d record(s) to %s\n", n, rules.Topic)
+			return nil
+		},
+	}
+}
+
+func printPlan(w io.Writer, p rules.Plan) error {
+	var rows [][]string
+	for _, c := range p.Changes {
+		ver := func(v any) string {
+			switch x := v.(type) {
+			case *rules.Rule:
+				return strconv.FormatInt(x.Version, 10)
+			case *rules.FXTable:
+				return strconv.FormatInt(x.Version, 10)
+			}
+			return "-"
+		}
+		version := ver(c.New)
+		if c.Kind == rules.Update || c.Kind == rules.Delete {
+			version = ver(c.Old) + " → " + ver(c.New)
+		}
+		details := strings.Join(c.Details, "; ")
+		if c.Kind == rules.Add {
+			if r, ok := c.New.(*rules.Rule); ok {
+				details = fmt.Sprintf("%s %s %s", r.Type, r.Severity, rules.ParamsString(r.Params))
+			}
+		}
+		rows = append(rows, []string{c.Key, c.Kind, version, details})
+	}
+	return termout.Render(w, []string{"key", "change", "version", "details"}, rows)
+}
+
+func rulesShowCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "show",
+		Usage: "print the live rules as the Flink job sees them (read back from alert-rules)",
+		Description: `Reads the compacted topic from the beginning to its end (committed records only) and
+keeps the latest record per rule; deleted rules are not shown.
+
+Examples:
+  lakectl rules show
+  lakectl rules show --format json | jq '.rules[] | select(.enabled)'`,
+		Flags: []cli.Flag{brokersFlag(),
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			format := cmd.String("format")
+			if format != "table" && format != "json" {
+				return badInput("--format %q: want table or json", format)
+			}
+			live, err := rules.ReadLive(ctx, brokerList(cmd))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			w := cmd.Root().Writer
+			if format == "json" {
+				out := struct {
+					Rules []rules.Rule   `json:"rules"`
+					FX    *rules.FXTable `json:"fx_rates"`
+				}{Rules: []rules.Rule{}, FX: live.FX}
+				for _, n := range live.Names() {
+					out.Rules = append(out.Rules, live.Rules[n])
+				}
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			var rows [][]string
+			for _, n := range live.Names() {
+				r := live.Rules[n]
+				rows = append(rows, []string{r.Name, r.Type, strconv.FormatInt(r.Version, 10),
+					strconv.FormatBool(r.Enabled), r.Severity, rules.ParamsString(r.Params), r.Description})
+			}
+			if err := termout.Render(w, []string{"rule_name", "rule_type", "version", "enabled", "severity", "params", "description"}, rows); err != nil {
+				return err
+			}
+			if live.FX != nil {
+				var parts []string
+				for _, c := range sortedKeys(live.FX.USDPerUnit) {
+					parts = append(parts, c+"="+string(live.FX.USDPerUnit[c]))
+				}
+				fmt.Fprintf(w, "FX table v%d (USD per unit): %s\n", live.FX.Version, strings.Join(parts, " "))
+			} else {
+				fmt.Fprintln(w, "no FX table published (lakectl rules apply FILE --fx config/fx_rates.yaml)")
+			}
+			return nil
+		},
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func rulesWatchCmd() *cli.Command {
+	return &cli.Command{
+		Name:      "watch",
+		Usage:     "apply FILE now and again on every change, until interrupted",
+		ArgsUsage: "FILE",
+		Description: `Watches the directory of FILE (and of the FX table), so editors that save by renaming
+are seen. Changes are debounced. An invalid file is logged with its line numbers and
+nothing is published: the job keeps the last good rules, and the watch keeps running.
+A Kafka failure is retried.
+
+Examples:
+  lakectl rules watch config/rules.yaml
+  lakectl --log-format text rules watch config/rules.yaml --fx config/fx_rates.yaml`,
+		Flags: []cli.Flag{fxFlag(), brokersFlag(),
+			&cli.DurationFlag{Name: "debounce", Value: 300_000_000, Usage: "quiet time after a change before applying"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			file, err := rulesFileArg(cmd)
+			if err != nil {
+				return err
+			}
+			fx, err := fxPath(cmd, file)
+			if err != nil {
+				return err
+			}
+			err = rules.Watch(ctx, rules.WatchOptions{RulesPath: file, FXPath: fx, Brokers: brokerList(cmd), Debounce: cmd.Duration("debounce")})
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,236 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Change kinds of a plan.
+const (
+	Add       = "add"
+	Update    = "update"
+	Delete    = "delete"
+	Unchanged = "unchanged"
+)
+
+// Change is what applying a file does to one key of alert-rules.
+type Change struct {
+	Kind    string
+	Key     string   // rule name, or FXKey
+	Old     any      // *Rule or *FXTable as live, nil when added
+	New     any      // *Rule or *FXTable to publish (version set), nil when deleted
+	Details []string // "severity: high → critical"
+}
+
+// Plan is the ordered list of changes, rules by name and the FX table last.
+type Plan struct{ Changes []Change }
+
+// Pending is the number of changes that publish a record.
+func (p Plan) Pending() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Kind != Unchanged {
+			n++
+		}
+	}
+	return n
+}
+
+// Diff compares the desired configuration to the live one. A changed rule
+// gets the live version + 1, a new one version 1; an unchanged rule keeps its
+// live version. A changed FX table gets max(file version, live version + 1),
+// so the version written in fx_rates.yaml is a floor the operator controls.
+// A nil desired FX table leaves the live one alone.
+func Diff(live, desired Set) Plan {
+	var p Plan
+	names := map[string]bool{}
+	for n := range live.Rules {
+		names[n] = true
+	}
+	for n := range desired.Rules {
+		names[n] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		old, inLive := live.Rules[n]
+		want, inDesired := desired.Rules[n]
+		switch {
+		case !inDesired:
+			o := old
+			p.Changes = append(p.Changes, Change{Kind: Delete, Key: n, Old: &o})
+		case !inLive:
+			w := want
+			w.Version = 1
+			p.Changes = append(p.Changes, Change{Kind: Add, Key: n, New: &w})
+		default:
+			w, o := want, old
+			details := ruleDetails(old, want)
+			if len(details) == 0 {
+				w.Version = old.Version
+				p.Changes = append(p.Changes, Change{Kind: Unchanged, Key: n, Old: &o, New: &w})
+				continue
+			}
+			w.Version = old.Version + 1
+			p.Changes = append(p.Changes, Change{Kind: Update, Key: n, Old: &o, New: &w, Details: details})
+		}
+	}
+	if desired.FX != nil {
+		want := *desired.FX
+		switch {
+		case live.FX == nil:
+			p.Changes = append(p.Changes, Change{Kind: Add, Key: FXKey, New: &want})
+		default:
+			old := *live.FX
+			details := fxDetails(old, want)
+			if len(details) == 0 {
+				want.Version = old.Version
+				p.Changes = append(p.Changes, Change{Kind: Unchanged, Key: FXKey, Old: &old, New: &want})
+			} else {
+				want.Version = max(want.Version, old.Version+1)
+				p.Changes = append(p.Changes, Change{Kind: Update, Key: FXKey, Old: &old, New: &want, Details: details})
+			}
+		}
+	}
+	return p
+}
+
+func ruleDetails(old, want Rule) []string {
+	var d []string
+	str := func(name, a, b string) {
+		if a != b {
+			d = append(d, fmt.Sprintf("%s: %q → %q", name, a, b))
+		}
+	}
+	str("rule_type", old.Type, want.Type)
+	str("severity", old.Severity, want.Severity)
+	str("description", old.Description, want.Description)
+	if old.Enabled != want.Enabled {
+		d = append(d, fmt.Sprintf("enabled: %v → %v", old.Enabled, want.Enabled))
+	}
+	keys := map[string]bool{}
+	for k := range old.Params {
+		keys[k] = true
+	}
+	for k := range want.Params {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		a, b := canon(old.Params[k]), canon(want.Params[k])
+		if a != b {
+			d = append(d, fmt.Sprintf("params.%s: %s → %s", k, a, b))
+		}
+	}
+	return d
+}
+
+func fxDetails(old, want FXTable) []string {
+	var d []string
+	keys := map[string]bool{}
+	for k := range old.USDPerUnit {
+		keys[k] = true
+	}
+	for k := range want.USDPerUnit {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		a, aok := old.USDPerUnit[k]
+		b, bok := want.USDPerUnit[k]
+		switch {
+		case !aok:
+			d = append(d, fmt.Sprintf("usd_per_unit.%s: (none) → %s", k, b))
+		case !bok:
+			d = append(d, fmt.Sprintf("usd_per_unit.%s: %s → (removed)", k, a))
+		case canonicalDecimal(string(a)) != canonicalDecimal(string(b)):
+			d = append(d, fmt.Sprintf("usd_per_unit.%s: %s → %s", k, a, b))
+		}
+	}
+	return d
+}
+
+// canon renders a parameter so that 5 (int64 from YAML) and 5 (json.Number
+// from the topic) compare equal.
+func canon(v any) string {
+	if v == nil {
+		return "(none)"
+	}
+	if n, ok := v.(json.Number); ok {
+		return canonicalDecimal(string(n))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// Encode gives the alert-rules record value of a rule: exactly the contract's JSON.
+func (r Rule) Encode() ([]byte, error) {
+	if r.Params == nil {
+		r.Params = map[string]any{}
+	}
+	return json.Marshal(r)
+}
+
+// Encode gives the alert-rules record value of the FX table.
+func (f FXTable) Encode() ([]byte, error) { return json.Marshal(f) }
+
+// DecodeRule reads a rule record value; numbers stay json.Number.
+func DecodeRule(key string, value []byte) (Rule, error) {
+	var r Rule
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
+		return Rule{}, fmt.Errorf("rule %q: %w", key, err)
+	}
+	if r.Name != key {
+		return Rule{}, fmt.Errorf("rule record key %q carries rule_name %q", key, r.Name)
+	}
+	return r, nil
+}
+
+// DecodeFX reads the _fx_rates record value.
+func DecodeFX(value []byte) (FXTable, error) {
+	var f FXTable
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.UseNumber()
+	if err := dec.Decode(&f); err != nil {
+		return FXTable{}, fmt.Errorf("%s: %w", FXKey, err)
+	}
+	return f, nil
+}
+
+// ParamsString renders params compactly for tables: amount_usd=10000 window=1m.
+func ParamsString(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		v := p[k]
+		if s, ok := v.(string); ok {
+			parts[i] = k + "=" + s
+		} else {
+			parts[i] = k + "=" + canon(v)
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,198 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Topic is the compacted topic the Flink job reads its rules from.
+const Topic = "alert-rules"
+
+// TransactionalID is shared by every lakectl that publishes rules, so two
+// concurrent publishers fence each other instead of interleaving half sets.
+const TransactionalID = "lakectl-rules"
+
+// ReadLive reads alert-rules from the beginning up to its last stable offset
+// (committed records only) and keeps the latest value per key; a tombstone
+// removes the key. Records that do not decode are logged and skipped: the
+// job skips them too, so they are not live.
+func ReadLive(ctx context.Context, brokers []string) (Set, error) {
+	live := Set{Rules: map[string]Rule{}}
+	err := scanTopic(ctx, brokers, Topic, func(r *kgo.Record) {
+		key := string(r.Key)
+		switch {
+		case key == FXKey && r.Value == nil:
+			live.FX = nil
+		case key == FXKey:
+			fx, err := DecodeFX(r.Value)
+			if err != nil {
+				slog.Warn("skipping undecodable FX record", "offset", r.Offset, "err", err)
+				return
+			}
+			live.FX = &fx
+		case r.Value == nil:
+			delete(live.Rules, key)
+		default:
+			rule, err := DecodeRule(key, r.Value)
+			if err != nil {
+				slog.Warn("skipping undecodable rule record", "partition", r.Partition, "offset", r.Offset, "err", err)
+				return
+			}
+			live.Rules[key] = rule
+		}
+	})
+	return live, err
+}
+
+// scanTopic calls fn for every committed record of topic, from the start of
+// each partition to the last stable offset as of the call.
+func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo.Record)) error {
+	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return fmt.Errorf("kafka client for %v: %w", brokers, err)
+	}
+	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	adm.Close()
+	if err != nil {
+		return fmt.Errorf("list offsets of %s at %v (is the broker up? start it with `just dev` or pass --brokers): %w", topic, brokers, err)
+	}
+	if err := ends.Error(); err != nil {
+		return fmt.Errorf("list offsets of %s: %w (create the topics first: lakectl kafka run creates them)", topic, err)
+	}
+	starts := map[int32]kgo.Offset{}
+	remaining := map[int32]int64{} // partition → end offset still to reach
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			starts[o.Partition] = kgo.NewOffset().AtStart()
+			remaining[o.Partition] = o.Offset
+		}
+	})
+	if len(remaining) == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: starts}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Control records (commit markers) are the last offsets of a
+		// transactional log; seeing them is how we know we reached the end.
+		kgo.KeepControlRecords(),
+	)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer cl.Close()
+	for len(remaining) > 0 {
+		// The record just before the end can be gone after compaction of a
+		// rolled segment; a long silence then means there is nothing left.
+		pollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		fetches := cl.PollFetches(pollCtx)
+		timedOut := pollCtx.Err() != nil
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reading %s: %w", topic, err)
+		}
+		if timedOut && fetches.NumRecords() == 0 {
+			slog.Warn("no records before the end offset; assuming compaction removed them", "topic", topic, "partitions", remaining)
+			return nil
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				ferr = fmt.Errorf("fetch %s[%d]: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			end, ok := remaining[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				fn(r)
+			}
+			if r.Offset >= end-1 {
+				delete(remaining, r.Partition)
+			}
+		})
+	}
+	return nil
+}
+
+// Publish writes the plan's changes in one Kafka transaction: rules and FX
+// table as JSON, tombstones for deleted rules. Either all of them become
+// visible to the job (read_committed) or none.
+func Publish(ctx context.Context, brokers []string, p Plan) (int, error) {
+	var recs []*kgo.Record
+	for _, c := range p.Changes {
+		var value []byte
+		var err error
+		switch c.Kind {
+		case Unchanged:
+			continue
+		case Delete:
+			value = nil
+		default:
+			switch v := c.New.(type) {
+			case *Rule:
+				value, err = v.Encode()
+			case *FXTable:
+				value, err = v.Encode()
+			}
+			if err != nil {
+				return 0, fmt.Errorf("encode %s: %w", c.Key, err)
+			}
+		}
+		recs = append(recs, &kgo.Record{Topic: Topic, Key: []byte(c.Key), Value: value,
+			Headers: []kgo.RecordHeader{{Key: "producer", Value: []byte("lakectl-rules")}}})
+	}
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(brokers...),
+		kgo.TransactionalID(TransactionalID),
+		kgo.TransactionTimeout(30*time.Second),
+		kgo.RecordDeliveryTimeout(30*time.Second),
+	)
+	if err != nil {
+		return 0, fmt.Errorf("kafka producer: %w", err)
+	}
+	defer cl.Close()
+	if err := cl.BeginTransaction(); err != nil {
+		return 0, fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		abortCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = cl.AbortBufferedRecords(abortCtx)
+		_ = cl.EndTransaction(abortCtx, kgo.TryAbort)
+		return 0, fmt.Errorf("publish to %s at %v: %w", Topic, brokers, err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return 0, fmt.Errorf("commit rule transaction: %w", err)
+	}
+	return len(recs), nil
+}
+
+// Apply reads the live set, diffs it with desired and publishes the changes.
+// It returns the plan it applied (versions filled in).
+func Apply(ctx context.Context, brokers []string, desired Set) (Plan, error) {
+	live, err := ReadLive(ctx, brokers)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Diff(live, desired)
+	if _, err := Publish(ctx, brokers, plan); err != nil {
+		return plan, err
+	}
+	return plan, nil
+}
