@@ -1,0 +1,656 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	composecli "github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/finlake/finlake/stack/kafkalocal"
+)
+
+const repoRoot = ".."
+
+// The laptop's budget (issue 8): all memory limits together at most 6 GB.
+const memoryBudget = 6 << 30
+
+// wantPorts are the contract's ports (ARCHITECTURE.md, "Ports") per service.
+var wantPorts = map[string][]uint32{
+	"kafka":      {9092},
+	"jobmanager": {8081},
+	"generator":  {8091},
+	"ingest":     {8092},
+	"flight":     {8093, 32010},
+	"jupyter":    {8888},
+}
+
+// oneShot services run to completion during start-up; every other service
+// runs until stopped.
+var oneShot = map[string]bool{"topics": true}
+
+// lakectlImage is the one image of every Go role.
+const lakectlImage = "finlake/lakectl:local"
+
+func loadProject(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := composecli.NewProjectOptions(
+		[]string{filepath.Join(repoRoot, "docker-compose.yml")},
+		composecli.WithWorkingDirectory(repoRoot),
+		// Not the test machine's environment: the file's own defaults apply,
+		// as on a laptop with nothing exported.
+		composecli.WithEnv([]string{}),
+		composecli.WithInterpolation(true),
+		composecli.WithNormalization(true),
+		composecli.WithConsistency(true),
+		composecli.WithResolvedPaths(false),
+	)
+	if err != nil {
+		t.Fatalf("compose options: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := opts.LoadProject(ctx)
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load with the Compose specification's loader: %v", err)
+	}
+	return p
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("service %q: %v", name, err)
+	}
+	return s
+}
+
+func memLimit(s types.ServiceConfig) int64 {
+	if s.MemLimit > 0 {
+		return int64(s.MemLimit)
+	}
+	if s.Deploy != nil && s.Deploy.Resources.Limits != nil {
+		return int64(s.Deploy.Resources.Limits.MemoryBytes)
+	}
+	return 0
+}
+
+func env(s types.ServiceConfig, key string) string {
+	if v, ok := s.Environment[key]; ok && v != nil {
+		return *v
+	}
+	return ""
+}
+
+// flagValue returns the value following --name (or of --name=value) in args.
+func flagValue(args []string, name string) (string, bool) {
+	for i, a := range args {
+		if a == "--"+name && i+1 < len(args) {
+			return args[i+1], true
+		}
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func readFile(t *testing.T, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatalf("read %s: %v", rel, err)
+	}
+	return string(b)
+}
+
+func TestComposeFileDeclaresThePipelineServices(t *testing.T) {
+	p := loadProject(t)
+	want := []string{"flight", "generator", "ingest", "jobmanager", "jupyter", "kafka", "rules-watcher", "taskmanager", "topics"}
+	got := p.ServiceNames()
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("services = %v, want %v", got, want)
+	}
+}
+
+func TestEveryLongRunningServiceHasAHealthcheckAndRestartsUnlessStopped(t *testing.T) {
+	p := loadProject(t)
+	for name, s := range p.Services {
+		if oneShot[name] {
+			if s.Restart != "no" {
+				t.Errorf("%s: one-shot service has restart %q; a restart policy would run it again and again, want \"no\"", name, s.Restart)
+			}
+			continue
+		}
+		if s.Restart != types.RestartPolicyUnlessStopped {
+			t.Errorf("%s: restart = %q, want unless-stopped", name, s.Restart)
+		}
+		hc := s.HealthCheck
+		if hc == nil || hc.Disable || len(hc.Test) < 2 || hc.Test[0] == "NONE" {
+			t.Errorf("%s: no healthcheck", name)
+			continue
+		}
+		if hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil || hc.StartPeriod == nil {
+			t.Errorf("%s: healthcheck should set interval, timeout, retries and start_period", name)
+		}
+	}
+}
+
+func TestDependenciesWaitForHealthOrCompletion(t *testing.T) {
+	p := loadProject(t)
+	for name, s := range p.Services {
+		for dep, d := range s.DependsOn {
+			want := types.ServiceConditionHealthy
+			if oneShot[dep] {
+				want = types.ServiceConditionCompletedSuccessfully
+			}
+			if d.Condition != want {
+				t.Errorf("%s depends on %s with condition %q, want %q", name, dep, d.Condition, want)
+			}
+		}
+	}
+	// The start order the pipeline needs, each step gated on the previous one.
+	for name, deps := range map[string][]string{
+		"topics":        {"kafka"},
+		"jobmanager":    {"topics"},
+		"taskmanager":   {"jobmanager"},
+		"rules-watcher": {"topics"},
+		"generator":     {"taskmanager", "rules-watcher"},
+		"ingest":        {"topics"},
+		"flight":        {"ingest"},
+		"jupyter":       {"flight"},
+	} {
+		s := service(t, p, name)
+		for _, dep := range deps {
+			if _, ok := s.DependsOn[dep]; !ok {
+				t.Errorf("%s should depend on %s", name, dep)
+			}
+		}
+	}
+}
+
+func TestMemoryLimitsFitTheLaptopBudget(t *testing.T) {
+	p := loadProject(t)
+	var total int64
+	names := p.ServiceNames()
+	sort.Strings(names)
+	var lines []string
+	for _, name := range names {
+		s := service(t, p, name)
+		lim := memLimit(s)
+		if lim <= 0 {
+			t.Errorf("%s: no memory limit (mem_limit or deploy.resources.limits.memory)", name)
+			continue
+		}
+		total += lim
+		lines = append(lines, name+"="+strconv.FormatInt(lim>>20, 10)+"MiB")
+		if gml := env(s, "GOMEMLIMIT"); gml != "" {
+			n := parseSize(t, name+" GOMEMLIMIT", gml)
+			if n >= lim {
+				t.Errorf("%s: GOMEMLIMIT %s is not below the container limit %d MiB", name, gml, lim>>20)
+			}
+		}
+	}
+	t.Logf("memory limits: %s; total %d MiB of %d MiB", strings.Join(lines, " "), total>>20, int64(memoryBudget)>>20)
+	if total > memoryBudget {
+		t.Fatalf("memory limits add up to %d MiB, over the laptop budget of %d MiB", total>>20, int64(memoryBudget)>>20)
+	}
+}
+
+var xmxRE = regexp.MustCompile(`-Xmx(\d+[kmgKMG])`)
+
+func TestJVMSizesFitTheirContainers(t *testing.T) {
+	p := loadProject(t)
+	kafka := service(t, p, "kafka")
+	m := xmxRE.FindStringSubmatch(env(kafka, "KAFKA_HEAP_OPTS"))
+	if m == nil {
+		t.Fatalf("kafka: KAFKA_HEAP_OPTS sets no -Xmx; the scripts' default is 1 GB")
+	}
+	// Off-heap (metaspace, direct buffers, threads) needs room beside the heap.
+	if heap := parseSize(t, "kafka heap", m[1]); heap > memLimit(kafka)*6/10 {
+		t.Errorf("kafka: heap %s leaves too little of the %d MiB limit for off-heap memory", m[1], memLimit(kafka)>>20)
+	}
+	for name, key := range map[string]string{"jobmanager": "jobmanager.memory.process.size", "taskmanager": "taskmanager.memory.process.size"} {
+		s := service(t, p, name)
+		props := flinkProperties(env(s, "FLINK_PROPERTIES"))
+		size, ok := props[key]
+		if !ok {
+			t.Errorf("%s: FLINK_PROPERTIES lacks %s; Flink's defaults (1600m/1728m) exceed the budget", name, key)
+			continue
+		}
+		if n := parseSize(t, name+" "+key, size); n >= memLimit(s) {
+			t.Errorf("%s: %s = %s is not below the container limit %d MiB", name, key, size, memLimit(s)>>20)
+		}
+	}
+}
+
+func flinkProperties(s string) map[string]string {
+	props := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok {
+			props[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return props
+}
+
+// parseSize reads 512m, 1g, 400MiB, 1024k or a plain byte count.
+func parseSize(t *testing.T, what, s string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`^(\d+)\s*([kKmMgG]?)(i?[bB])?$`).FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		t.Fatalf("%s: cannot read size %q", what, s)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	switch strings.ToLower(m[2]) {
+	case "k":
+		n <<= 10
+	case "m":
+		n <<= 20
+	case "g":
+		n <<= 30
+	}
+	return n
+}
+
+func TestEveryPortIsBoundToLoopbackOnTheContractPort(t *testing.T) {
+	p := loadProject(t)
+	for name, s := range p.Services {
+		if s.NetworkMode == "host" {
+			t.Errorf("%s: network_mode host would expose every port it opens", name)
+		}
+		var got []uint32
+		for _, port := range s.Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%s: port %d published on %q, want 127.0.0.1 only", name, port.Target, port.HostIP)
+			}
+			if port.Published != strconv.Itoa(int(port.Target)) {
+				t.Errorf("%s: container port %d published as %q; the laptop should see the contract's port", name, port.Target, port.Published)
+			}
+			got = append(got, port.Target)
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+		if want := wantPorts[name]; !equalPorts(got, want) {
+			t.Errorf("%s: published ports %v, want %v", name, got, want)
+		}
+	}
+}
+
+func equalPorts(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func mountAt(s types.ServiceConfig, target string) (types.ServiceVolumeConfig, bool) {
+	for _, v := range s.Volumes {
+		if v.Target == target {
+			return v, true
+		}
+	}
+	return types.ServiceVolumeConfig{}, false
+}
+
+func TestStateLivesInNamedVolumes(t *testing.T) {
+	p := loadProject(t)
+	for _, v := range []string{"kafka-data", "flink-checkpoints", "lake"} {
+		if _, ok := p.Volumes[v]; !ok {
+			t.Errorf("named volume %q is not declared", v)
+		}
+	}
+	named := func(svc, volume, target string) {
+		t.Helper()
+		s := service(t, p, svc)
+		v, ok := mountAt(s, target)
+		if !ok || v.Type != types.VolumeTypeVolume || v.Source != volume {
+			t.Errorf("%s: want named volume %q at %s, got %+v", svc, volume, target, v)
+		}
+	}
+	kafka := service(t, p, "kafka")
+	named("kafka", "kafka-data", env(kafka, "KAFKA_LOG_DIRS"))
+
+	jm := service(t, p, "jobmanager")
+	dir, ok := flagValue(jm.Command, "checkpoint-dir")
+	if !ok {
+		t.Fatalf("jobmanager: no --checkpoint-dir in %v", jm.Command)
+	}
+	dir = strings.TrimPrefix(dir, "file://")
+	// The JobManager writes checkpoint metadata, the TaskManager the state.
+	named("jobmanager", "flink-checkpoints", dir)
+	named("taskmanager", "flink-checkpoints", dir)
+
+	for _, name := range []string{"ingest", "flight"} {
+		s := service(t, p, name)
+		data := env(s, "FINLAKE_DATA")
+		if data == "" {
+			t.Errorf("%s: FINLAKE_DATA unset", name)
+			continue
+		}
+		named(name, "lake", data)
+	}
+}
+
+func TestRuleEditsOnTheLaptopReachTheWatcher(t *testing.T) {
+	p := loadProject(t)
+	s := service(t, p, "rules-watcher")
+	if len(s.Command) < 3 || s.Command[0] != "rules" || s.Command[1] != "watch" {
+		t.Fatalf("rules-watcher command = %v, want rules watch FILE", s.Command)
+	}
+	file := s.Command[2]
+	var found bool
+	for _, v := range s.Volumes {
+		rel, err := filepath.Rel(v.Target, file)
+		if v.Type != types.VolumeTypeBind || err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		found = true
+		host := filepath.Join(repoRoot, v.Source)
+		if st, err := os.Stat(host); err != nil || !st.IsDir() {
+			// A single-file bind mount keeps the old inode when an editor
+			// saves by renaming, so edits would never be seen.
+			t.Errorf("rules-watcher: %s should be a directory bind mount: %v", v.Source, err)
+		}
+		if _, err := os.Stat(filepath.Join(host, rel)); err != nil {
+			t.Errorf("rules-watcher watches %s, but %s does not exist on the laptop side: %v", file, filepath.Join(v.Source, rel), err)
+		}
+		if filepath.Clean(v.Source) != "config" {
+			t.Errorf("rules-watcher mounts %s, want the repository's config/", v.Source)
+		}
+	}
+	if !found {
+		t.Errorf("rules-watcher: %s is not inside any bind mount of ./config", file)
+	}
+}
+
+// Base images that publish linux/arm64 and linux/amd64 variants.
+var multiArchBases = []string{"golang:", "debian:", "maven:", "flink:", "python:", "eclipse-temurin:"}
+
+var archSpecific = regexp.MustCompile(`(?i)amd64|x86_64|aarch64|arm64|\bx64\b`)
+var download = regexp.MustCompile(`(?i)\b(curl|wget)\b[^\n]*https?://`)
+
+func TestEveryImageBuildsForArm64AndAmd64(t *testing.T) {
+	p := loadProject(t)
+	for name, s := range p.Services {
+		if s.Platform != "" {
+			t.Errorf("%s: platform pinned to %s; the M1 needs its native arm64 image", name, s.Platform)
+		}
+		if s.Build == nil {
+			if !strings.HasPrefix(s.Image, "apache/kafka:4.") {
+				t.Errorf("%s: pulls %q; only the official multi-arch apache/kafka 4.x image is pulled", name, s.Image)
+			}
+			continue
+		}
+		if s.Build.Context != "." && s.Build.Context != filepath.Clean(repoRoot) {
+			t.Errorf("%s: build context %q, want the repository root", name, s.Build.Context)
+		}
+		df := readFile(t, s.Build.Dockerfile)
+		var args = map[string]string{}
+		for _, line := range strings.Split(df, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "ARG" {
+				k, v, _ := strings.Cut(f[1], "=")
+				args[k] = v
+			}
+			if len(f) < 2 || f[0] != "FROM" {
+				continue
+			}
+			base := f[1]
+			if strings.HasPrefix(base, "${") {
+				base = args[strings.Trim(base, "${}")]
+			}
+			if isStage(df, base) {
+				continue
+			}
+			ok := false
+			for _, b := range multiArchBases {
+				ok = ok || strings.HasPrefix(base, b)
+			}
+			if !ok {
+				t.Errorf("%s: %s builds FROM %q, not one of the multi-arch official images %v", name, s.Build.Dockerfile, base, multiArchBases)
+			}
+		}
+		for _, line := range strings.Split(df, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			if archSpecific.MatchString(line) {
+				t.Errorf("%s: %s names an architecture: %q", name, s.Build.Dockerfile, line)
+			}
+			if download.MatchString(line) {
+				t.Errorf("%s: %s downloads by URL (architecture-specific or unpinned): %q", name, s.Build.Dockerfile, line)
+			}
+		}
+	}
+}
+
+func isStage(dockerfile, name string) bool {
+	return regexp.MustCompile(`(?mi)^FROM\s+\S+\s+AS\s+` + regexp.QuoteMeta(name) + `\s*$`).MatchString(dockerfile)
+}
+
+func TestGoRolesShareOneImageBuiltLikeJustBuild(t *testing.T) {
+	p := loadProject(t)
+	var dockerfile string
+	for _, name := range []string{"topics", "rules-watcher", "generator", "ingest", "flight"} {
+		s := service(t, p, name)
+		if s.Image != lakectlImage || s.Build == nil {
+			t.Errorf("%s: image %q, want %s built from the repository", name, s.Image, lakectlImage)
+			continue
+		}
+		if dockerfile == "" {
+			dockerfile = s.Build.Dockerfile
+		} else if s.Build.Dockerfile != dockerfile {
+			t.Errorf("%s: built from %s, the other Go roles from %s", name, s.Build.Dockerfile, dockerfile)
+		}
+	}
+	if dockerfile == "" {
+		t.Fatal("no Go role found")
+	}
+	df := readFile(t, dockerfile)
+	tags := regexp.MustCompile(`(?m)^tags\s*:=\s*"([^"]+)"`).FindStringSubmatch(readFile(t, "justfile"))
+	if tags == nil {
+		t.Fatal("justfile: no tags := \"...\" line")
+	}
+	build := regexp.MustCompile(`go build [^\n]*`).FindString(df)
+	for _, want := range []string{"-tags " + tags[1], "-o bin/lakectl", "./cmd/lakectl"} {
+		if !strings.Contains(build, want) {
+			t.Errorf("%s: go build line %q lacks %q (the justfile's build recipe uses it)", dockerfile, build, want)
+		}
+	}
+	if !strings.Contains(df, "CGO_ENABLED=1") {
+		t.Errorf("%s: DuckDB needs cgo: set CGO_ENABLED=1", dockerfile)
+	}
+	if !regexp.MustCompile(`(?m)^ENTRYPOINT \["lakectl"\]`).MatchString(df) {
+		t.Errorf("%s: entrypoint should be lakectl, so a service's command is lakectl's arguments", dockerfile)
+	}
+}
+
+var pomProp = func(pom, name string) string {
+	m := regexp.MustCompile(`<` + regexp.QuoteMeta(name) + `>([^<]+)</`).FindStringSubmatch(pom)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(m[1])
+}
+
+func TestPinnedVersionsMatchTheDevStack(t *testing.T) {
+	p := loadProject(t)
+	if img, want := service(t, p, "kafka").Image, "apache/kafka:"+kafkalocal.KafkaVersion; img != want {
+		t.Errorf("kafka image %s, want %s: the same broker release as `just dev` (kafkalocal.KafkaVersion)", img, want)
+	}
+	pom := readFile(t, "flinkjob/pom.xml")
+	flinkVersion := pomProp(pom, "flink.version")
+	if flinkVersion == "" {
+		t.Fatal("flinkjob/pom.xml: no <flink.version>")
+	}
+	if rel := pomProp(pom, "maven.compiler.release"); rel != "17" {
+		t.Errorf("flinkjob/pom.xml: maven.compiler.release %q; the image is the java17 one", rel)
+	}
+	jm := service(t, p, "jobmanager")
+	df := readFile(t, jm.Build.Dockerfile)
+	if want := "FLINK_IMAGE=flink:" + flinkVersion + "-java17"; !strings.Contains(df, want) {
+		t.Errorf("%s: want base %s, the job's Flink version (flinkjob/pom.xml)", jm.Build.Dockerfile, want)
+	}
+}
+
+func TestFlinkRunsTheJobJarInApplicationMode(t *testing.T) {
+	p := loadProject(t)
+	jm := service(t, p, "jobmanager")
+	tm := service(t, p, "taskmanager")
+	if jm.Image != tm.Image || jm.Build == nil || tm.Build == nil || jm.Build.Dockerfile != tm.Build.Dockerfile {
+		t.Errorf("jobmanager and taskmanager should run the same job image")
+	}
+	if len(jm.Command) == 0 || jm.Command[0] != "standalone-job" {
+		t.Errorf("jobmanager command %v, want standalone-job (application mode)", jm.Command)
+	}
+	if len(tm.Command) != 1 || tm.Command[0] != "taskmanager" {
+		t.Errorf("taskmanager command %v, want [taskmanager]", tm.Command)
+	}
+	main := pomProp(readFile(t, "flinkjob/pom.xml"), "main.class")
+	if got, _ := flagValue(jm.Command, "job-classname"); got != main {
+		t.Errorf("jobmanager --job-classname %q, want the jar's main class %q", got, main)
+	}
+	df := readFile(t, jm.Build.Dockerfile)
+	if !regexp.MustCompile(`COPY --from=build [^\n]*/flinkjob/target/finlake-flinkjob\.jar /opt/flink/usrlib/`).MatchString(df) {
+		t.Errorf("%s: should copy flinkjob/target/finlake-flinkjob.jar into /opt/flink/usrlib/", jm.Build.Dockerfile)
+	}
+	for _, s := range []types.ServiceConfig{jm, tm} {
+		if got := flinkProperties(env(s, "FLINK_PROPERTIES"))["jobmanager.rpc.address"]; got != "jobmanager" {
+			t.Errorf("%s: jobmanager.rpc.address %q, want jobmanager", s.Name, got)
+		}
+	}
+}
+
+func TestJupyterReachesFlightAndMountsTheNotebooks(t *testing.T) {
+	p := loadProject(t)
+	j := service(t, p, "jupyter")
+	flight := service(t, p, "flight")
+	addr, _ := flagValue(flight.Command, "addr")
+	_, port, _ := strings.Cut(addr, ":")
+	if got, want := env(j, "FINLAKE_FLIGHT"), "grpc://flight:"+port; got != want {
+		t.Errorf("jupyter FINLAKE_FLIGHT = %q, want %q (flight serves %s)", got, want, addr)
+	}
+	v, ok := mountAt(j, "/home/analyst/notebooks")
+	if !ok || v.Type != types.VolumeTypeBind || filepath.Clean(v.Source) != "notebooks" {
+		t.Errorf("jupyter should mount ./notebooks at its working directory, got %+v", v)
+	}
+	reqs := readFile(t, "notebooks/requirements.txt")
+	for _, pkg := range []string{"adbc-driver-flightsql", "pyarrow", "pandas", "polars", "matplotlib", "jupyterlab", "ipykernel"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(pkg) + `\b`).MatchString(reqs) {
+			t.Errorf("notebooks/requirements.txt lacks %s", pkg)
+		}
+	}
+}
+
+// lakectlBinary is the binary `just test` built (FINLAKE_BIN), or one built
+// here the same way.
+func lakectlBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("FINLAKE_BIN"); b != "" {
+		return b
+	}
+	out := filepath.Join(t.TempDir(), "lakectl")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "duckdb_arrow", "-o", out, "./cmd/lakectl")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build lakectl: %v\n%s", err, b)
+	}
+	return out
+}
+
+var helpFlagRE = regexp.MustCompile(`(?m)^\s+(?:-\w[, ]+)?--([a-z0-9][a-z0-9-]*)`)
+var helpEnvRE = regexp.MustCompile(`\$(FINLAKE_[A-Z0-9_]+)`)
+
+func TestLakectlServicesUseOnlyFlagsAndVariablesThatExist(t *testing.T) {
+	p := loadProject(t)
+	bin := lakectlBinary(t)
+	type call struct {
+		where string
+		args  []string
+		env   types.MappingWithEquals
+	}
+	var calls []call
+	for name, s := range p.Services {
+		if s.Image != lakectlImage {
+			continue
+		}
+		calls = append(calls, call{name + " command", s.Command, s.Environment})
+		if hc := s.HealthCheck; hc != nil && len(hc.Test) > 2 && hc.Test[0] == "CMD" && hc.Test[1] == "lakectl" {
+			calls = append(calls, call{name + " healthcheck", hc.Test[2:], s.Environment})
+		}
+	}
+	rootHelp := run(t, bin, "--help")
+	for _, c := range calls {
+		var path []string
+		for _, a := range c.args {
+			if strings.HasPrefix(a, "-") {
+				break
+			}
+			path = append(path, a)
+		}
+		// Positional arguments follow the command path; find the deepest
+		// prefix that lakectl knows as a command.
+		var help string
+		for n := len(path); n > 0; n-- {
+			h := run(t, bin, append(append([]string{}, path[:n]...), "--help")...)
+			if strings.Contains(h, "lakectl "+strings.Join(path[:n], " ")+" -") {
+				help = h
+				break
+			}
+		}
+		if help == "" {
+			t.Errorf("%s: lakectl has no command %v", c.where, path)
+			continue
+		}
+		known := map[string]bool{"help": true}
+		for _, m := range helpFlagRE.FindAllStringSubmatch(help+rootHelp, -1) {
+			known[m[1]] = true
+		}
+		for _, a := range c.args {
+			if name, ok := strings.CutPrefix(a, "--"); ok {
+				name, _, _ = strings.Cut(name, "=")
+				if !known[name] {
+					t.Errorf("%s: lakectl %s has no flag --%s", c.where, strings.Join(path, " "), name)
+				}
+			}
+		}
+		knownEnv := map[string]bool{}
+		for _, m := range helpEnvRE.FindAllStringSubmatch(help+rootHelp, -1) {
+			knownEnv[m[1]] = true
+		}
+		for k := range c.env {
+			if strings.HasPrefix(k, "FINLAKE_") && !knownEnv[k] {
+				t.Errorf("%s: sets %s, which lakectl %s does not read", c.where, k, strings.Join(path, " "))
+			}
+		}
+	}
+}
+
+func run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	return string(out)
+}
