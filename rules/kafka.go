@@ -9,10 +9,28 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/topics"
 )
 
 // Topic is the compacted topic the Flink job reads its rules from.
-const Topic = "alert-rules"
+const Topic = topics.AlertRules
+
+// Kafka names where the live rules are: the brokers and the topic (Topic
+// when empty; tests use their own compacted topic).
+type Kafka struct {
+	Brokers []string
+	Topic   string
+}
+
+func (k Kafka) topic() string {
+	if k.Topic == "" {
+		return Topic
+	}
+	return k.Topic
+}
+
+const publishTxnTimeout = 20 * time.Second
 
 // TransactionalID is shared by every lakectl that publishes rules, so two
 // concurrent publishers fence each other instead of interleaving half sets.
@@ -22,9 +40,9 @@ const TransactionalID = "lakectl-rules"
 // (committed records only) and keeps the latest value per key; a tombstone
 // removes the key. Records that do not decode are logged and skipped: the
 // job skips them too, so they are not live.
-func ReadLive(ctx context.Context, brokers []string) (Set, error) {
+func (k Kafka) ReadLive(ctx context.Context) (Set, error) {
 	live := Set{Rules: map[string]Rule{}}
-	err := scanTopic(ctx, brokers, Topic, func(r *kgo.Record) {
+	err := scanTopic(ctx, k.Brokers, k.topic(), func(r *kgo.Record) {
 		key := string(r.Key)
 		switch {
 		case key == FXKey && r.Value == nil:
@@ -51,13 +69,16 @@ func ReadLive(ctx context.Context, brokers []string) (Set, error) {
 }
 
 // scanTopic calls fn for every committed record of topic, from the start of
-// each partition to the last stable offset as of the call.
+// each partition to its high watermark as of the call. The high watermark,
+// not the last stable offset: right after a transaction commits, its markers
+// may not be written yet and the LSO still lags, which would hide the rules
+// just published from the next apply. A read_committed fetch waits for them.
 func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo.Record)) error {
 	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return fmt.Errorf("kafka client for %v: %w", brokers, err)
 	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
 	adm.Close()
 	if err != nil {
 		return fmt.Errorf("list offsets of %s at %v (is the broker up? start it with `just dev` or pass --brokers): %w", topic, brokers, err)
@@ -90,8 +111,9 @@ func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo
 	defer cl.Close()
 	for len(remaining) > 0 {
 		// The record just before the end can be gone after compaction of a
-		// rolled segment; a long silence then means there is nothing left.
-		pollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// rolled segment; a silence longer than a transaction can stay open
+		// (a crashed publisher's is aborted by then) means nothing is left.
+		pollCtx, cancel := context.WithTimeout(ctx, publishTxnTimeout+15*time.Second)
 		fetches := cl.PollFetches(pollCtx)
 		timedOut := pollCtx.Err() != nil
 		cancel()
@@ -130,7 +152,7 @@ func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo
 // Publish writes the plan's changes in one Kafka transaction: rules and FX
 // table as JSON, tombstones for deleted rules. Either all of them become
 // visible to the job (read_committed) or none.
-func Publish(ctx context.Context, brokers []string, p Plan) (int, error) {
+func (k Kafka) Publish(ctx context.Context, p Plan) (int, error) {
 	var recs []*kgo.Record
 	for _, c := range p.Changes {
 		var value []byte
@@ -151,16 +173,16 @@ func Publish(ctx context.Context, brokers []string, p Plan) (int, error) {
 				return 0, fmt.Errorf("encode %s: %w", c.Key, err)
 			}
 		}
-		recs = append(recs, &kgo.Record{Topic: Topic, Key: []byte(c.Key), Value: value,
+		recs = append(recs, &kgo.Record{Topic: k.topic(), Key: []byte(c.Key), Value: value,
 			Headers: []kgo.RecordHeader{{Key: "producer", Value: []byte("lakectl-rules")}}})
 	}
 	if len(recs) == 0 {
 		return 0, nil
 	}
 	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(brokers...),
+		kgo.SeedBrokers(k.Brokers...),
 		kgo.TransactionalID(TransactionalID),
-		kgo.TransactionTimeout(30*time.Second),
+		kgo.TransactionTimeout(publishTxnTimeout),
 		kgo.RecordDeliveryTimeout(30*time.Second),
 	)
 	if err != nil {
@@ -175,7 +197,7 @@ func Publish(ctx context.Context, brokers []string, p Plan) (int, error) {
 		defer cancel()
 		_ = cl.AbortBufferedRecords(abortCtx)
 		_ = cl.EndTransaction(abortCtx, kgo.TryAbort)
-		return 0, fmt.Errorf("publish to %s at %v: %w", Topic, brokers, err)
+		return 0, fmt.Errorf("publish to %s at %v: %w", k.topic(), k.Brokers, err)
 	}
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return 0, fmt.Errorf("commit rule transaction: %w", err)
@@ -185,13 +207,13 @@ func Publish(ctx context.Context, brokers []string, p Plan) (int, error) {
 
 // Apply reads the live set, diffs it with desired and publishes the changes.
 // It returns the plan it applied (versions filled in).
-func Apply(ctx context.Context, brokers []string, desired Set) (Plan, error) {
-	live, err := ReadLive(ctx, brokers)
+func (k Kafka) Apply(ctx context.Context, desired Set) (Plan, error) {
+	live, err := k.ReadLive(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
 	plan := Diff(live, desired)
-	if _, err := Publish(ctx, brokers, plan); err != nil {
+	if _, err := k.Publish(ctx, plan); err != nil {
 		return plan, err
 	}
 	return plan, nil

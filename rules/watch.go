@@ -15,7 +15,7 @@ import (
 type WatchOptions struct {
 	RulesPath string
 	FXPath    string // "" to leave the live FX table alone
-	Brokers   []string
+	Kafka     Kafka
 	Debounce  time.Duration // default 300ms
 	Retry     time.Duration // retry after a Kafka failure; default 5s
 	// OnApply, when set, sees every attempt: the plan published, or the error
@@ -66,7 +66,7 @@ func Watch(ctx context.Context, o WatchOptions) error {
 			}
 			return false
 		}
-		plan, err := Apply(ctx, o.Brokers, set)
+		plan, err := o.Kafka.Apply(ctx, set)
 		if o.OnApply != nil {
 			o.OnApply(plan, err)
 		}

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/topics"
 )
 
 // Topics followed by lakectl.
 const (
-	AlertsTopic     = "alerts"
-	DeadLetterTopic = "dead-letter"
+	AlertsTopic     = topics.Alerts
+	DeadLetterTopic = topics.DeadLetter
 )
 
 // Options of Follow.

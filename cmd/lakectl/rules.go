@@ -45,6 +45,14 @@ func brokerList(cmd *cli.Command) []string {
 	return out
 }
 
+func rulesKafka(cmd *cli.Command) rules.Kafka {
+	return rules.Kafka{Brokers: brokerList(cmd), Topic: cmd.String("topic")}
+}
+
+func topicFlag() cli.Flag {
+	return &cli.StringFlag{Name: "topic", Value: rules.Topic, Usage: "the compacted rules topic"}
+}
+
 func fxFlag() cli.Flag {
 	return &cli.StringFlag{Name: "fx", Usage: "FX table to publish with the rules (default: fx_rates.yaml next to FILE; \"\" to leave the live table alone)"}
 }
@@ -148,14 +156,14 @@ Examples:
   lakectl rules apply config/rules.yaml
   lakectl rules apply config/rules.yaml --dry-run
   lakectl rules apply config/rules.yaml --fx config/fx_rates.yaml --brokers 127.0.0.1:9092`,
-		Flags: []cli.Flag{fxFlag(), brokersFlag(),
+		Flags: []cli.Flag{fxFlag(), brokersFlag(), topicFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the changes, publish nothing"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			set, err := loadRules(cmd)
 			if err != nil {
 				return err
 			}
-			live, err := rules.ReadLive(ctx, brokerList(cmd))
+			live, err := rulesKafka(cmd).ReadLive(ctx)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
@@ -172,11 +180,11 @@ Examples:
 				fmt.Fprintf(w, "dry run: %d change(s) not published\n", plan.Pending())
 				return nil
 			}
-			n, err := rules.Publish(ctx, brokerList(cmd), plan)
+			n, err := rulesKafka(cmd).Publish(ctx, plan)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
-			fmt.Fprintf(w, "published %d record(s) to %s\n", n, rules.Topic)
+			fmt.Fprintf(w, "published %d record(s) to %s\n", n, rulesKafka(cmd).Topic)
 			return nil
 		},
 	}
@@ -219,14 +227,14 @@ keeps the latest record per rule; deleted rules are not shown.
 Examples:
   lakectl rules show
   lakectl rules show --format json | jq '.rules[] | select(.enabled)'`,
-		Flags: []cli.Flag{brokersFlag(),
+		Flags: []cli.Flag{brokersFlag(), topicFlag(),
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			format := cmd.String("format")
 			if format != "table" && format != "json" {
 				return badInput("--format %q: want table or json", format)
 			}
-			live, err := rules.ReadLive(ctx, brokerList(cmd))
+			live, err := rulesKafka(cmd).ReadLive(ctx)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
@@ -288,7 +296,7 @@ A Kafka failure is retried.
 Examples:
   lakectl rules watch config/rules.yaml
   lakectl --log-format text rules watch config/rules.yaml --fx config/fx_rates.yaml`,
-		Flags: []cli.Flag{fxFlag(), brokersFlag(),
+		Flags: []cli.Flag{fxFlag(), brokersFlag(), topicFlag(),
 			&cli.DurationFlag{Name: "debounce", Value: 300_000_000, Usage: "quiet time after a change before applying"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			file, err := rulesFileArg(cmd)
@@ -299,7 +307,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			err = rules.Watch(ctx, rules.WatchOptions{RulesPath: file, FXPath: fx, Brokers: brokerList(cmd), Debounce: cmd.Duration("debounce")})
+			err = rules.Watch(ctx, rules.WatchOptions{RulesPath: file, FXPath: fx, Kafka: rulesKafka(cmd), Debounce: cmd.Duration("debounce")})
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}

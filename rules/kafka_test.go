@@ -1,0 +1,210 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/stack/kafkalocal"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	kafkalocal.StopShared()
+	os.Exit(code)
+}
+
+// testKafka gives a fresh compacted rules topic on the shared real broker.
+func testKafka(t *testing.T) Kafka {
+	t.Helper()
+	b := kafkalocal.SharedT(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	name := "rules-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": ptr("compact")}, name); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return Kafka{Brokers: []string{b.Bootstrap()}, Topic: name}
+}
+
+func ptr(s string) *string { return &s }
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// rawRecords reads every record of the topic, tombstones included, in order.
+func rawRecords(t *testing.T, k Kafka) []*kgo.Record {
+	t.Helper()
+	var out []*kgo.Record
+	if err := scanTopic(ctxT(t), k.Brokers, k.Topic, func(r *kgo.Record) { out = append(out, r) }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func loadShipped(t *testing.T) Set {
+	t.Helper()
+	set, err := LoadFiles("../config/rules.yaml", "../config/fx_rates.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func TestApplyPublishesTheContractRecordsKeyedByRuleName(t *testing.T) {
+	k := testKafka(t)
+	if _, err := k.Apply(ctxT(t), loadShipped(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rawRecords(t, k) {
+		got[string(r.Key)] = string(r.Value)
+	}
+	want := map[string]string{
+		"high_value":       `{"rule_name":"high_value","rule_type":"threshold","version":1,"enabled":true,"severity":"high","description":"Single transaction above 10,000 USD equivalent","params":{"amount_usd":10000}}`,
+		"rapid_activity":   `{"rule_name":"rapid_activity","rule_type":"velocity","version":1,"enabled":true,"severity":"medium","description":"Five or more transactions on one account within one minute","params":{"count":5,"window":"1m"}}`,
+		"quiet_hours":      `{"rule_name":"quiet_hours","rule_type":"time_of_day","version":1,"enabled":true,"severity":"low","description":"Activity between 01:00 and 05:00 UTC, when legitimate customers rarely transact","params":{"end":"05:00","start":"01:00","timezone":"UTC"}}`,
+		"unusual_location": `{"rule_name":"unusual_location","rule_type":"new_country","version":1,"enabled":true,"severity":"medium","description":"An established account transacting in a country it has not used in 30 days","params":{"lookback":"30d","min_history":3}}`,
+		FXKey:              `{"usd_per_unit":{"EUR":1.08,"GBP":1.27,"JPY":0.0067,"USD":1},"version":1}`,
+	}
+	for key, w := range want {
+		if got[key] != w {
+			t.Errorf("record %s:\n got  %s\n want %s", key, got[key], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d keys, want %d: %v", len(got), len(want), got)
+	}
+}
+
+func TestReapplyingAnUnchangedFilePublishesNothing(t *testing.T) {
+	k := testKafka(t)
+	set := loadShipped(t)
+	if _, err := k.Apply(ctxT(t), set); err != nil {
+		t.Fatal(err)
+	}
+	before := len(rawRecords(t, k))
+	plan, err := k.Apply(ctxT(t), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := len(rawRecords(t, k)); plan.Pending() != 0 || after != before {
+		t.Fatalf("second apply published: pending=%d records %d → %d", plan.Pending(), before, after)
+	}
+}
+
+func TestChangedRuleGetsTheNextVersionAndARemovedRuleATombstone(t *testing.T) {
+	k := testKafka(t)
+	set := loadShipped(t)
+	for i := 0; i < 2; i++ { // two changes: version 1 → 2 → 3
+		r := set.Rules["high_value"]
+		r.Params = map[string]any{"amount_usd": json.Number([]string{"20000", "30000"}[i])}
+		if i == 0 {
+			if _, err := k.Apply(ctxT(t), set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set.Rules["high_value"] = r
+		if _, err := k.Apply(ctxT(t), set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delete(set.Rules, "quiet_hours")
+	if _, err := k.Apply(ctxT(t), set); err != nil {
+		t.Fatal(err)
+	}
+	live, err := k.ReadLive(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := rawRecords(t, k)
+	last := recs[len(recs)-1]
+	if hv := live.Rules["high_value"]; hv.Version != 3 || canon(hv.Params["amount_usd"]) != "30000" {
+		t.Errorf("high_value live = %+v, want version 3 amount_usd 30000", hv)
+	}
+	if _, still := live.Rules["quiet_hours"]; still || string(last.Key) != "quiet_hours" || last.Value != nil {
+		t.Errorf("quiet_hours not deleted by a tombstone: live=%v last record %s=%q", still, last.Key, last.Value)
+	}
+	if live.Rules["rapid_activity"].Version != 1 {
+		t.Errorf("an unchanged rule's version moved: %+v", live.Rules["rapid_activity"])
+	}
+}
+
+func TestWatchKeepsTheLastGoodRulesWhenTheFileBecomesInvalid(t *testing.T) {
+	k := testKafka(t)
+	dir := t.TempDir()
+	rulesPath, fxPath := filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "fx_rates.yaml")
+	shipped, _ := os.ReadFile("../config/rules.yaml")
+	fx, _ := os.ReadFile("../config/fx_rates.yaml")
+	// Editors save by writing a temporary file and renaming it over the old one.
+	save := func(name string, data []byte) {
+		tmp := filepath.Join(dir, "."+filepath.Base(name)+".swp")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(rulesPath, shipped)
+	save(fxPath, fx)
+
+	results := make(chan error, 16)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, WatchOptions{RulesPath: rulesPath, FXPath: fxPath, Kafka: k, Debounce: 100 * time.Millisecond,
+			OnApply: func(_ Plan, err error) { results <- err }})
+	}()
+	next := func() error {
+		select {
+		case err := <-results:
+			return err
+		case <-time.After(time.Minute):
+			t.Fatal("watch did not apply within a minute")
+			return nil
+		}
+	}
+	if err := next(); err != nil {
+		t.Fatalf("initial apply: %v", err)
+	}
+
+	save(rulesPath, []byte(strings.Replace(string(shipped), "amount_usd: 10000", "amount_usd: ten thousand", 1)))
+	var ve *ValidationError
+	if err := next(); !errors.As(err, &ve) || ve.Problems[0].Line != 10 {
+		t.Fatalf("want a validation error at line 10, got %v", err)
+	}
+	live, _ := k.ReadLive(ctxT(t))
+	if v := live.Rules["high_value"]; v.Version != 1 || canon(v.Params["amount_usd"]) != "10000" {
+		t.Fatalf("invalid file changed the live rule: %+v", v)
+	}
+
+	save(rulesPath, []byte(strings.Replace(string(shipped), "amount_usd: 10000", "amount_usd: 5000", 1)))
+	if err := next(); err != nil {
+		t.Fatalf("apply after fix: %v", err)
+	}
+	live, _ = k.ReadLive(ctxT(t))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("watch returned %v", err)
+	}
+	if v := live.Rules["high_value"]; v.Version != 2 || canon(v.Params["amount_usd"]) != "5000" {
+		t.Fatalf("fixed file not applied: %+v", v)
+	}
+}
