@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -149,4 +150,30 @@ func OffsetSnapshotDepth(tbl *table.Table) int {
 		s = tbl.SnapshotByID(*s.ParentSnapshotID)
 	}
 	return 0
+}
+
+// CarriedOffsetProperties gives the offsets properties (every topic) of the
+// newest snapshot in the ancestry that carries any, ready to be copied into
+// a maintenance snapshot's summary so that snapshot keeps the resume point.
+func CarriedOffsetProperties(tbl *table.Table) iceberg.Properties {
+	seen := map[int64]bool{}
+	for s := tbl.CurrentSnapshot(); s != nil && !seen[s.SnapshotID]; {
+		seen[s.SnapshotID] = true
+		if s.Summary != nil {
+			props := iceberg.Properties{}
+			for k, v := range s.Summary.Properties {
+				if strings.HasPrefix(k, OffsetsPropertyPrefix) {
+					props[k] = v
+				}
+			}
+			if len(props) > 0 {
+				return props
+			}
+		}
+		if s.ParentSnapshotID == nil {
+			break
+		}
+		s = tbl.SnapshotByID(*s.ParentSnapshotID)
+	}
+	return iceberg.Properties{}
 }
