@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/finlake/finlake/ingest/lakewriter"
+	"github.com/finlake/finlake/lakehouse"
+)
+
+func init() {
+	d := lakewriter.DefaultMaintainOptions()
+	flags := append(maintainFlags(d),
+		&cli.StringSliceFlag{Name: "table", Usage: "table to maintain, repeatable (default: transactions, alerts, pipeline_runs)"},
+		&cli.BoolFlag{Name: "no-compact", Usage: "skip compaction"},
+		&cli.BoolFlag{Name: "no-expire", Usage: "skip snapshot expiry"},
+		&cli.BoolFlag{Name: "no-orphans", Usage: "skip orphan file removal"},
+		&cli.BoolFlag{Name: "json", Usage: "print the reports as JSON"},
+	)
+	register(&cli.Command{
+		Name:  "maintain",
+		Usage: "compact small files, expire old snapshots and remove orphan files",
+		Description: `Per table: merges small data files per partition towards --target-file-size, expires
+snapshots older than --retain while keeping at least --retain-last, and deletes files no
+snapshot references that are older than --orphan-older-than. Safe while ingest runs: the
+compaction snapshot copies the newest Kafka offsets into its summary and commits only if
+no other commit landed meanwhile (it retries otherwise), and expiry always keeps the
+newest offset-carrying snapshot, so ingest still resumes exactly where it was.
+` + "`lakectl ingest`" + ` runs the same maintenance every --maintain-interval.
+
+Examples:
+  lakectl maintain
+  lakectl maintain --table transactions --target-file-size 256MiB
+  lakectl maintain --retain 24h --retain-last 20 --no-orphans
+  lakectl maintain --json | jq '.[].snapshots_expired'`,
+		Flags: flags,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			opts, err := maintainOptions(cmd)
+			if err != nil {
+				return err
+			}
+			opts.SkipCompact, opts.SkipExpire, opts.SkipOrphans = cmd.Bool("no-compact"), cmd.Bool("no-expire"), cmd.Bool("no-orphans")
+			tables := cmd.StringSlice("table")
+			if len(tables) == 0 {
+				for _, t := range lakehouse.Tables() {
+					tables = append(tables, t.Name)
+				}
+			}
+			cat, closeCat, err := lakehouse.OpenCatalog(ctx, lakeConfig(cmd))
+			if err != nil {
+				return cli.Exit("lakectl maintain: "+err.Error(), exitFailure)
+			}
+			defer closeCat()
+			var reps []lakewriter.MaintainReport
+			for _, t := range tables {
+				t = strings.TrimPrefix(t, lakehouse.Namespace+".")
+				ok, err := cat.CheckTableExists(ctx, lakehouse.Ident(t))
+				if err != nil {
+					return cli.Exit("lakectl maintain: "+err.Error(), exitFailure)
+				}
+				if !ok {
+					return badInput("table %s.%s does not exist (run `lakectl ingest` once to create the tables)", lakehouse.Namespace, t)
+				}
+				rep, err := lakewriter.Maintain(ctx, cat, t, opts)
+				reps = append(reps, rep)
+				if err != nil {
+					return cli.Exit(fmt.Sprintf("lakectl maintain: %s.%s: %v", lakehouse.Namespace, t, err), exitFailure)
+				}
+				if !cmd.Bool("json") {
+					fmt.Fprintf(cmd.Root().Writer, "%s.%s: compacted %d files into %d (%s → %s) in %d partition groups; expired %d of %d snapshots (kept at least %d); removed %d orphan files (%s); %s\n",
+						lakehouse.Namespace, t, rep.FilesRewritten, rep.FilesAdded, byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
+						rep.CompactedGroups, rep.SnapshotsExpired, rep.SnapshotsBefore, rep.RetainedLast,
+						rep.OrphansRemoved, byteSize(rep.OrphanBytes), rep.Duration.Round(1e6))
+				}
+			}
+			if cmd.Bool("json") {
+				enc := json.NewEncoder(cmd.Root().Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(reps)
+			}
+			return nil
+		},
+	})
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+
+// parseByteSize reads sizes such as 128MiB, 512MB, 64M or 1048576.
+func parseByteSize(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	for _, su := range sizeUnits {
+		if n, ok := strings.CutSuffix(u, su.suffix); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("bad size %q", s)
+			}
+			return int64(v * float64(su.mult)), nil
+		}
+	}
+	return strconv.ParseInt(u, 10, 64)
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%dB", n)
+	}
+}
