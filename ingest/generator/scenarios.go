@@ -38,13 +38,13 @@ const (
 	burstMaxGapMS      = 5_000
 	// New-country history: 3 home-country transactions 20 s apart, the foreign
 	// one 25 s after the last; 4 in 65 s cannot trip the 5-in-1m velocity rule.
-	historyNeeded      = 3
-	historyGapMS       = 20_000
-	foreignAfterMS     = 25_000
-	maxQuietWaiting    = 1_000
-	quietStartMS       = 1 * 3_600_000
-	quietEndMS         = 5 * 3_600_000
-	dayMS              = 24 * 3_600_000
+	historyNeeded   = 3
+	historyGapMS    = 20_000
+	foreignAfterMS  = 25_000
+	maxQuietWaiting = 1_000
+	quietStartMS    = 1 * 3_600_000
+	quietEndMS      = 5 * 3_600_000
+	dayMS           = 24 * 3_600_000
 )
 
 // startScenario injects a fraud scenario beginning at event time at. It emits
