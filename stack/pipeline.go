@@ -133,16 +133,20 @@ func (c *Config) defaults() error {
 
 // Endpoints names what a user connects to.
 func (c Config) Endpoints() map[string]string {
-	return map[string]string{
-		"kafka":       addr(c.Ports.Kafka),
-		"flink_ui":    "http://" + addr(c.Ports.Flink),
-		"flight_sql":  "grpc://" + addr(c.Ports.Flight),
-		"flight_http": "http://" + addr(c.Ports.FlightHTTP),
-		"generator":   "http://" + addr(c.Ports.Generator),
-		"ingest":      "http://" + addr(c.Ports.Ingest),
-		"data":        c.DataDir,
-		"logs":        LogDir(c.DataDir),
+	_ = c.defaults()
+	e := map[string]string{"data": c.DataDir, "logs": LogDir(c.DataDir)}
+	add := func(proc, key, value string) {
+		if !slices.Contains(c.Skip, proc) {
+			e[key] = value
+		}
 	}
+	add(Kafka, "kafka", addr(c.Ports.Kafka))
+	add(Flink, "flink_ui", "http://"+addr(c.Ports.Flink))
+	add(Serve, "flight_sql", "grpc://"+addr(c.Ports.Flight))
+	add(Serve, "flight_http", "http://"+addr(c.Ports.FlightHTTP))
+	add(Generator, "generator", "http://"+addr(c.Ports.Generator))
+	add(Ingest, "ingest", "http://"+addr(c.Ports.Ingest))
+	return e
 }
 
 // Specs builds the supervised processes of the pipeline.
