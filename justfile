@@ -26,3 +26,12 @@ test-go: build
 lint:
     test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
     go vet -tags {{tags}} ./...
+
+# Build lakectl and the Flink jar, run the pipeline without Docker (Ctrl-C stops; `just dev --detach` backgrounds).
+dev *ARGS: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    {{bin}} stack up {{ARGS}}
+
+# Stop the pipeline that `just dev --detach` started; all state stays in ./data.
+down:
+    {{bin}} stack down
