@@ -88,6 +88,7 @@ type Ref struct {
 	Meta      string // "", "snapshots", "history" or "files"
 	AsOf      AsOf
 	Alias     bool // the query gives the reference its own alias
+	Wrap      bool // DESCRIBE/SUMMARIZE <table>: render as a SELECT over it
 	start     int  // first token
 	end       int  // one past the last token replaced (name and time-travel clause)
 }
@@ -105,8 +106,8 @@ var MetaTables = []string{"snapshots", "history", "files"}
 
 // Catalog tells the rewriter which names are lake tables.
 type Catalog interface {
-	Namespace() string        // "lake"
-	CatalogName() string      // "finlake"
+	Namespace() string         // "lake"
+	CatalogName() string       // "finlake"
 	HasTable(name string) bool // name lower case
 }
 
@@ -176,6 +177,10 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 		}
 		if t.Kind == Word {
 			u := t.Upper()
+			if k == 0 && (u == "DESCRIBE" || u == "SUMMARIZE") {
+				top.expect = true
+				continue
+			}
 			switch {
 			case u == "FROM":
 				top.inFrom, top.expect = true, true
@@ -218,6 +223,7 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 			continue
 		}
 		ref.start = sig[k]
+		ref.Wrap = k == 1
 		next := last + 1
 		if asOf, n, err := parseTimeTravel(toks, sig, next); err != nil {
 			return nil, fmt.Errorf("%s: %w", ref.Name(), err)
@@ -387,6 +393,9 @@ func (q *Query) Render(repl func(i int, r Ref) (string, error)) (string, error) 
 		s, err := repl(i, r)
 		if err != nil {
 			return "", err
+		}
+		if r.Wrap {
+			b.WriteString("SELECT * FROM ")
 		}
 		b.WriteString(s)
 		if !r.Alias {

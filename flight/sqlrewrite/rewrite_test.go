@@ -10,8 +10,8 @@ import (
 
 type fakeCat map[string]bool
 
-func (fakeCat) Namespace() string            { return "lake" }
-func (fakeCat) CatalogName() string          { return "finlake" }
+func (fakeCat) Namespace() string           { return "lake" }
+func (fakeCat) CatalogName() string         { return "finlake" }
 func (c fakeCat) HasTable(name string) bool { return c[name] }
 
 var cat = fakeCat{"transactions": true, "alerts": true}
@@ -68,6 +68,7 @@ func TestRewriteFindsTableReferences(t *testing.T) {
 		{`SELECT * FROM lake."transactions$files" f`, `SELECT * FROM <transactions$files|current> f`},
 		{"SELECT * FROM lake.transactions FOR VERSION AS OF 42", `SELECT * FROM <transactions|version 42> AS "transactions"`},
 		{"SELECT * FROM transactions FOR TIMESTAMP AS OF TIMESTAMP '2026-11-26 01:00:00+00' t WHERE x", `SELECT * FROM <transactions|timestamp 2026-11-26T01:00:00Z> t WHERE x`},
+		{"DESCRIBE lake.transactions", `DESCRIBE SELECT * FROM <transactions|current> AS "transactions"`},
 		{"SELECT * FROM transactions FOR SYSTEM_TIME AS OF '2026-11-26T01:00:00.5Z'", `SELECT * FROM <transactions|timestamp 2026-11-26T01:00:00.5Z> AS "transactions"`},
 	}
 	for _, c := range cases {

@@ -1,0 +1,137 @@
+//go:build duckdb_arrow
+
+package flight
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// Role is what a caller may do.
+type Role string
+
+// Roles.
+const (
+	RoleReader Role = "reader"
+	RoleAdmin  Role = "admin"
+)
+
+// BasicUser is one username/password pair and its role.
+type BasicUser struct {
+	User, Password string
+	Role           Role
+}
+
+// Auth holds the credentials the server accepts. With none configured,
+// authentication is off and only loopback clients are admins.
+type Auth struct {
+	ReaderToken string
+	AdminToken  string
+	Users       []BasicUser
+
+	mu       sync.Mutex
+	sessions map[string]Role // bearer tokens handed out by the basic-auth handshake
+}
+
+// Enabled reports whether any credential is configured.
+func (a *Auth) Enabled() bool {
+	return a != nil && (a.ReaderToken != "" || a.AdminToken != "" || len(a.Users) > 0)
+}
+
+func eq(a, b string) bool { return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// Validate implements flight.BasicAuthValidator: a username and password
+// (the Flight handshake) become a session bearer token.
+func (a *Auth) Validate(user, pass string) (string, error) {
+	for _, u := range a.Users {
+		if eq(u.User, user) && eq(u.Password, pass) {
+			buf := make([]byte, 24)
+			if _, err := rand.Read(buf); err != nil {
+				return "", status.Error(codes.Internal, "cannot issue a session token")
+			}
+			tok := hex.EncodeToString(buf)
+			a.mu.Lock()
+			if a.sessions == nil {
+				a.sessions = map[string]Role{}
+			}
+			if len(a.sessions) > 10000 { // bound memory: old sessions re-handshake
+				a.sessions = map[string]Role{}
+			}
+			a.sessions[tok] = u.Role
+			a.mu.Unlock()
+			return tok, nil
+		}
+	}
+	return "", status.Error(codes.Unauthenticated, "wrong username or password")
+}
+
+// IsValid implements flight.BasicAuthValidator for bearer tokens: the static
+// reader and admin tokens and the handshake's session tokens.
+func (a *Auth) IsValid(token string) (any, error) {
+	switch {
+	case eq(a.AdminToken, token):
+		return RoleAdmin, nil
+	case eq(a.ReaderToken, token):
+		return RoleReader, nil
+	}
+	a.mu.Lock()
+	r, ok := a.sessions[token]
+	a.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	return nil, status.Error(codes.Unauthenticated, "invalid bearer token (send Authorization: Bearer <reader or admin token>, or log in with username and password)")
+}
+
+// Middleware is the gRPC middleware enforcing the credentials (none when off).
+func (a *Auth) Middleware() []flight.ServerMiddleware {
+	if !a.Enabled() {
+		return nil
+	}
+	return []flight.ServerMiddleware{flight.CreateServerBasicAuthMiddleware(a)}
+}
+
+// roleOf is the caller's role: from its credentials, or with authentication
+// off, admin for loopback peers and reader for everyone else.
+func (s *Server) roleOf(ctx context.Context) Role {
+	if s.auth.Enabled() {
+		if r, ok := flight.AuthFromContext(ctx).(Role); ok {
+			return r
+		}
+		return ""
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		host := p.Addr.String()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
+			return RoleAdmin
+		}
+		if p.Addr.Network() == "unix" || p.Addr.Network() == "bufconn" {
+			return RoleAdmin
+		}
+	}
+	return RoleReader
+}
+
+func (s *Server) requireAdmin(ctx context.Context) error {
+	if s.roleOf(ctx) == RoleAdmin {
+		return nil
+	}
+	if s.auth.Enabled() {
+		return errors.Join(errRefused, errors.New("schema changes need the admin token"))
+	}
+	return errors.Join(errRefused, errors.New("schema changes are accepted only from loopback clients when authentication is off (start lakectl serve with --admin-token to allow remote admins)"))
+}

@@ -1,0 +1,158 @@
+//go:build duckdb_arrow
+
+package flight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/finlake/finlake/flight/engine"
+	"github.com/finlake/finlake/flight/lake"
+	"github.com/finlake/finlake/flight/sqlrewrite"
+)
+
+// readKeywords are the first words a read query may start with; everything
+// else is refused before DuckDB parses it.
+var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "FROM": true, "TABLE": true,
+	"EXPLAIN": true, "DESCRIBE": true, "SHOW": true, "SUMMARIZE": true}
+
+// planned is a query ready to run: its DuckDB text with every lake table
+// pinned, and its result schema.
+type planned struct {
+	sql   string
+	admin *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
+}
+
+// tableNames adapts the lake's table list to the rewriter.
+type tableNames struct {
+	lk    *lake.Lake
+	names map[string]bool
+}
+
+func (t tableNames) Namespace() string         { return t.lk.Namespace() }
+func (t tableNames) CatalogName() string       { return t.lk.CatalogName() }
+func (t tableNames) HasTable(name string) bool { return t.names[name] }
+
+// plan checks and rewrites one statement. asOf pins every table reference
+// that has no clause of its own. Each table is loaded once, and each
+// (table, point in time) pinned once, so a query sees one consistent state.
+func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*planned, error) {
+	toks, err := sqlrewrite.Tokenize(query)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	switch n := sqlrewrite.StatementCount(toks); {
+	case n == 0:
+		return nil, fmt.Errorf("%w: empty query", errInvalid)
+	case n > 1:
+		return nil, fmt.Errorf("%w: %d statements in one query; send exactly one SELECT", errRefused, n)
+	}
+	if sqlrewrite.IsAlter(toks) {
+		ac, err := sqlrewrite.ParseAddColumn(toks, s.lake.Namespace())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errRefused, err)
+		}
+		return &planned{admin: ac}, nil
+	}
+	if kw := sqlrewrite.FirstKeyword(toks); !readKeywords[kw] {
+		return nil, fmt.Errorf("%w: only read queries (SELECT) are allowed, not %s; the one admin statement is ALTER TABLE %s.<table> ADD COLUMN", errRefused, kw, s.lake.Namespace())
+	}
+	names, err := s.lake.ListTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	q, err := sqlrewrite.Parse(query, tableNames{s.lake, set})
+	if err != nil {
+		return nil, err
+	}
+	loaded := map[string]*lake.Pin{} // table name -> table at load time (current)
+	pinned := map[string]*lake.Pin{} // table + as-of -> pin
+	exprs := map[string]string{}     // pin + meta kind -> SQL
+	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
+		at := r.AsOf
+		if at.Kind == sqlrewrite.Current {
+			at = asOf
+		}
+		base, ok := loaded[r.Table]
+		if !ok {
+			tbl, err := s.lake.Load(ctx, r.Table)
+			if err != nil {
+				return "", err
+			}
+			base = &lake.Pin{Name: r.Table, Table: tbl}
+			loaded[r.Table] = base
+		}
+		key := r.Table + "|" + at.String()
+		pin, ok := pinned[key]
+		if !ok {
+			var err error
+			if pin, err = lake.PinAt(base.Table, r.Table, at); err != nil {
+				return "", err
+			}
+			pinned[key] = pin
+		}
+		ekey := key + "|" + r.Meta
+		if e, ok := exprs[ekey]; ok {
+			return e, nil
+		}
+		var e string
+		var err error
+		if r.Meta != "" {
+			e, err = s.lake.MetaSQL(ctx, pin, r.Meta)
+		} else {
+			e, err = s.lake.TableSQL(ctx, pin)
+		}
+		if err != nil {
+			return "", err
+		}
+		exprs[ekey] = e
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &planned{sql: sql}, nil
+}
+
+// prepare plans and prepares a read query on a fresh connection; the caller
+// closes both.
+func (s *Server) prepare(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*engine.Conn, *engine.Stmt, error) {
+	p, err := s.plan(ctx, query, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.admin != nil {
+		return nil, nil, fmt.Errorf("%w: internal: admin statement on the query path", errInvalid)
+	}
+	return s.prepareSQL(ctx, p.sql)
+}
+
+func (s *Server) prepareSQL(ctx context.Context, sql string) (*engine.Conn, *engine.Stmt, error) {
+	conn, err := s.db.Connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := conn.Prepare(ctx, sql)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, st, nil
+}
+
+func describeAddColumn(ns string, ac *sqlrewrite.AddColumn) string {
+	typ := ac.Type
+	if typ == "DECIMAL" {
+		typ = fmt.Sprintf("DECIMAL(%d,%d)", ac.Precision, ac.Scale)
+	}
+	s := fmt.Sprintf("%s.%s ADD COLUMN %s %s", ns, ac.Table, ac.Column, typ)
+	if ac.Comment != "" {
+		s += " COMMENT " + sqlrewrite.QuoteString(ac.Comment)
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,186 @@
+//go:build duckdb_arrow
+
+package flight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/finlake/finlake/flight/engine"
+	"github.com/finlake/finlake/flight/lake"
+	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/obs"
+)
+
+// Config is everything `lakectl serve` needs.
+type Config struct {
+	Lake        lakehouse.Config
+	Listen      string // Flight SQL address, e.g. 127.0.0.1:32010 (":0" picks a port)
+	HTTP        string // obs endpoints address, e.g. 127.0.0.1:8093; empty: none
+	TLSCert     string
+	TLSKey      string
+	Auth        *Auth
+	MemoryLimit string // DuckDB memory_limit, e.g. "2GB"
+	Threads     int
+	Options
+}
+
+// Running is a started server.
+type Running struct {
+	Server   *Server
+	addr     string
+	http     *obs.Server
+	grpc     flight.Server
+	db       *engine.DB
+	closeCat func() error
+	tmp      string
+	cancel   context.CancelFunc
+}
+
+// Addr is the Flight SQL address the server listens on.
+func (r *Running) Addr() string { return r.addr }
+
+// HTTPAddr is the obs endpoints' address ("" when disabled).
+func (r *Running) HTTPAddr() string {
+	if r.http == nil {
+		return ""
+	}
+	return r.http.Addr()
+}
+
+// Stop shuts the server down, letting running calls finish for a moment.
+func (r *Running) Stop() {
+	done := make(chan struct{})
+	go func() { r.grpc.Shutdown(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		r.grpc.Shutdown()
+	}
+	r.cancel()
+	r.db.Close()
+	if r.closeCat != nil {
+		_ = r.closeCat()
+	}
+	if r.tmp != "" {
+		_ = os.RemoveAll(r.tmp)
+	}
+}
+
+// handshakeOK answers the Flight handshake once the basic-auth middleware has
+// accepted the credentials and set the session token (the Flight SQL base
+// server would answer Unimplemented).
+type handshakeOK struct{ flight.FlightServer }
+
+func (handshakeOK) Handshake(stream flight.FlightService_HandshakeServer) error {
+	_ = stream.Send(&flight.HandshakeResponse{})
+	return nil
+}
+
+// Start opens the catalog and DuckDB, and serves Flight SQL (and the obs
+// endpoints) until Stop or ctx ends.
+func Start(ctx context.Context, cfg Config) (*Running, error) {
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("TLS needs both --tls-cert and --tls-key")
+	}
+	cat, closeCat, err := lakehouse.OpenCatalog(ctx, cfg.Lake)
+	if err != nil {
+		return nil, err
+	}
+	wh, err := cfg.Lake.WarehouseDir()
+	if err != nil {
+		closeCat()
+		return nil, err
+	}
+	// The warehouse itself may be a symlink: DuckDB checks resolved paths.
+	if real, err := filepath.EvalSymlinks(wh); err == nil {
+		wh = real
+	}
+	tmp, err := os.MkdirTemp("", "finlake-duckdb-")
+	if err != nil {
+		closeCat()
+		return nil, fmt.Errorf("duckdb temp directory: %w", err)
+	}
+	db, err := engine.Open(engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})
+	if err != nil {
+		closeCat()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	lk := lake.New(cat, lakehouse.CatalogName, lakehouse.Namespace, wh)
+
+	rctx, cancel := context.WithCancel(ctx)
+	r := &Running{db: db, closeCat: closeCat, tmp: tmp, cancel: cancel}
+	fail := func(err error) (*Running, error) {
+		cancel()
+		db.Close()
+		closeCat()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	var httpSrv *obs.Server
+	var srvRef *Server
+	if cfg.HTTP != "" {
+		httpSrv = obs.NewServer(func() any {
+			if srvRef == nil {
+				return map[string]any{"service": "flight", "state": "starting"}
+			}
+			return srvRef.Status()
+		})
+		cfg.Options.Registerer = httpSrv.Registry
+	}
+	srv, err := New(lk, db, cfg.Auth, cfg.Options)
+	if err != nil {
+		return fail(err)
+	}
+	srvRef = srv
+	r.Server = srv
+	go srv.Janitor(rctx)
+
+	var opts []grpc.ServerOption
+	if cfg.TLSCert != "" {
+		creds, err := credentials.NewServerTLSFromFile(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fail(fmt.Errorf("load TLS certificate %s / key %s: %w", cfg.TLSCert, cfg.TLSKey, err))
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
+	gs := flight.NewServerWithMiddleware(cfg.Auth.Middleware(), opts...)
+	gs.RegisterFlightService(handshakeOK{flightsql.NewFlightServer(srv)})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fail(fmt.Errorf("listen on %s: %w (is another lakectl serve running? pick another address with --listen)", cfg.Listen, err))
+	}
+	gs.InitListener(ln)
+	r.grpc = gs
+	r.addr = ln.Addr().String()
+	go func() {
+		if err := gs.Serve(); err != nil {
+			slog.Error("flight server stopped", "err", err)
+		}
+	}()
+	if httpSrv != nil {
+		if err := httpSrv.Start(rctx, cfg.HTTP); err != nil {
+			gs.Shutdown()
+			return fail(err)
+		}
+		r.http = httpSrv
+		httpSrv.SetReady(true, "")
+	}
+	go func() {
+		<-rctx.Done()
+	}()
+	slog.Info("flight sql serving", "addr", r.addr, "warehouse", wh, "tls", cfg.TLSCert != "", "auth", cfg.Auth.Enabled(), "http", r.HTTPAddr())
+	return r, nil
+}

@@ -1,0 +1,685 @@
+//go:build duckdb_arrow
+
+// Package flight owns `lakectl serve`: an Arrow Flight SQL server that
+// answers read queries with DuckDB over the Parquet files of the Iceberg
+// snapshots iceberg-go resolves, with per-table and per-query time travel,
+// metadata tables, one admin statement (ADD COLUMN), authentication, limits
+// and metrics. Sub-packages: sqlrewrite (SQL text), engine (DuckDB), lake
+// (Iceberg).
+package flight
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/util"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/finlake/finlake/flight/engine"
+	"github.com/finlake/finlake/flight/lake"
+	"github.com/finlake/finlake/flight/sqlrewrite"
+)
+
+// AsOfHeader is the gRPC call header that pins a whole query to one instant
+// (RFC 3339 timestamp) or snapshot id.
+const AsOfHeader = "x-finlake-as-of"
+
+// Server-side error kinds (engine and lake have their own).
+var (
+	errInvalid  = errors.New("invalid request")
+	errRefused  = errors.New("refused")
+	errTooLarge = errors.New("result too large")
+)
+
+// Options configure a Server.
+type Options struct {
+	QueryTimeout   time.Duration // per query, planning and streaming together; 0: none
+	MaxResultBytes int64         // Arrow bytes per result; 0: unlimited
+	MaxResultRows  int64         // rows per result; 0: unlimited
+	BatchBytes     int64         // bytes per result batch (default 4 MiB: far below the clients' 16 MiB message limit)
+	BatchRows      int           // rows per result batch (default 65536)
+	HandleTTL      time.Duration // how long an unexecuted ticket or prepared statement lives (default 30m)
+	Registerer     prometheus.Registerer
+	Logger         *slog.Logger
+}
+
+// Server implements flightsql.Server.
+type Server struct {
+	flightsql.BaseServer
+	lake *lake.Lake
+	db   *engine.DB
+	auth *Auth
+	opts Options
+	m    *metrics
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	tickets  map[string]*ticket
+	prepared map[string]*preparedStmt
+	started  time.Time
+	queries  int64
+	failures int64
+}
+
+// ticket is a planned query waiting for its DoGet.
+type ticket struct {
+	sql     string
+	params  []any
+	adminOK *arrow.Schema // set for a completed admin statement: its result
+	message string
+	created time.Time
+}
+
+// preparedStmt is a client's prepared statement; the query is planned anew
+// (tables pinned afresh) at every execution.
+type preparedStmt struct {
+	query  string
+	asOf   sqlrewrite.AsOf
+	admin  *sqlrewrite.AddColumn
+	params []any
+	schema *arrow.Schema
+	used   time.Time
+}
+
+// New builds the server. auth may be nil (authentication off).
+func New(lk *lake.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, error) {
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = 4 << 20
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = 65536
+	}
+	if opts.HandleTTL <= 0 {
+		opts.HandleTTL = 30 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if auth == nil {
+		auth = &Auth{}
+	}
+	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
+		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, started: time.Now()}
+	s.Alloc = memory.DefaultAllocator
+	for id, v := range map[flightsql.SqlInfo]any{
+		flightsql.SqlInfoFlightSqlServerName:             "finlake",
+		flightsql.SqlInfoFlightSqlServerVersion:          "1",
+		flightsql.SqlInfoFlightSqlServerArrowVersion:     "18",
+		flightsql.SqlInfoFlightSqlServerReadOnly:         true,
+		flightsql.SqlInfoFlightSqlServerSql:              true,
+		flightsql.SqlInfoFlightSqlServerSubstrait:        false,
+		flightsql.SqlInfoFlightSqlServerTransaction:      int32(flightsql.SqlTransactionNone),
+		flightsql.SqlInfoFlightSqlServerCancel:           false,
+		flightsql.SqlInfoFlightSqlServerStatementTimeout: int32(opts.QueryTimeout / time.Second),
+		flightsql.SqlInfoDDLCatalog:                      false,
+		flightsql.SqlInfoDDLSchema:                       false,
+		flightsql.SqlInfoDDLTable:                        false,
+		flightsql.SqlInfoIdentifierQuoteChar:             `"`,
+		flightsql.SqlInfoQuotedIdentifierCase:            int32(flightsql.SqlCaseSensitivityCaseInsensitive),
+	} {
+		if err := s.RegisterSqlInfo(id, v); err != nil {
+			return nil, fmt.Errorf("register sql info %d: %w", id, err)
+		}
+	}
+	return s, nil
+}
+
+// Janitor drops expired tickets and prepared statements until ctx ends.
+func (s *Server) Janitor(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			for k, v := range s.tickets {
+				if now.Sub(v.created) > s.opts.HandleTTL {
+					delete(s.tickets, k)
+				}
+			}
+			for k, v := range s.prepared {
+				if now.Sub(v.used) > s.opts.HandleTTL {
+					delete(s.prepared, k)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Status is the /status document.
+func (s *Server) Status() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return map[string]any{
+		"service":             "flight",
+		"started":             s.started.UTC().Format(time.RFC3339),
+		"uptime_seconds":      int64(time.Since(s.started).Seconds()),
+		"queries":             s.queries,
+		"failed":              s.failures,
+		"open_tickets":        len(s.tickets),
+		"prepared_statements": len(s.prepared),
+		"auth":                s.auth.Enabled(),
+		"query_timeout":       s.opts.QueryTimeout.String(),
+		"max_result_bytes":    s.opts.MaxResultBytes,
+		"max_result_rows":     s.opts.MaxResultRows,
+	}
+}
+
+func newHandle() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// asOfFrom reads the x-finlake-as-of call header.
+func asOfFrom(ctx context.Context) (sqlrewrite.AsOf, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get(AsOfHeader)
+	if len(vals) == 0 || vals[0] == "" {
+		return sqlrewrite.AsOf{}, nil
+	}
+	a, err := sqlrewrite.ParseAsOf(vals[0])
+	if err != nil {
+		return a, fmt.Errorf("%w: header %s: %v", errInvalid, AsOfHeader, err)
+	}
+	return a, nil
+}
+
+func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.opts.QueryTimeout > 0 {
+		return context.WithTimeoutCause(ctx, s.opts.QueryTimeout,
+			fmt.Errorf("query exceeded the server's timeout of %s (lakectl serve --query-timeout)", s.opts.QueryTimeout))
+	}
+	return context.WithCancel(ctx)
+}
+
+// toStatus maps an error onto a gRPC status with a message that says what to do.
+func (s *Server) toStatus(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok && !errors.Is(err, errRefused) {
+		if st := status.Convert(err); st.Code() != codes.Unknown {
+			s.m.errors.WithLabelValues(st.Code().String()).Inc()
+			return err
+		}
+	}
+	code := codes.Internal
+	msg := err.Error()
+	switch {
+	case errors.Is(err, engine.ErrInterrupted), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		code = codes.Canceled
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+			code = codes.DeadlineExceeded
+		}
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+			code = codes.DeadlineExceeded
+			msg = c.Error()
+		}
+	case errors.Is(err, errTooLarge):
+		code = codes.ResourceExhausted
+	case errors.Is(err, errRefused), errors.Is(err, engine.ErrRefused):
+		code = codes.PermissionDenied
+	case errors.Is(err, errInvalid), errors.Is(err, engine.ErrInvalid), errors.Is(err, sqlrewrite.ErrSyntax):
+		code = codes.InvalidArgument
+	case errors.Is(err, sqlrewrite.ErrUnknownTable), errors.Is(err, lake.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, lake.ErrUnsupported):
+		code = codes.FailedPrecondition
+	case errors.Is(err, lake.ErrConflict):
+		code = codes.AlreadyExists
+	case errors.Is(err, engine.ErrExecution):
+		code = codes.Internal
+	default:
+		// Errors from the rewriter's time-travel parsing carry no kind: they are bad SQL.
+		var perr interface{ Unwrap() error }
+		if !errors.As(err, &perr) {
+			code = codes.InvalidArgument
+		}
+	}
+	s.m.errors.WithLabelValues(code.String()).Inc()
+	return status.Error(code, msg)
+}
+
+// --- statements -------------------------------------------------------------
+
+// GetFlightInfoStatement plans the query (pins its tables) and hands back a
+// ticket for it; an admin statement runs here and its ticket returns its
+// one-row report.
+func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	asOf, err := asOfFrom(ctx)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, desc)
+	return info, s.toStatus(ctx, err)
+}
+
+func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrite.AsOf, params []any, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	p, err := s.plan(ctx, query, asOf)
+	if err != nil {
+		return nil, err
+	}
+	var t *ticket
+	if p.admin != nil {
+		if t, err = s.runAdmin(ctx, p.admin); err != nil {
+			return nil, err
+		}
+	} else {
+		conn, st, err := s.prepareSQL(ctx, p.sql)
+		if err != nil {
+			return nil, err
+		}
+		schema := st.Schema()
+		if len(params) > 0 || st.NumParams() > 0 {
+			err = st.Bind(params)
+		}
+		st.Close()
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+		t = &ticket{sql: p.sql, params: params, adminOK: nil, created: time.Now()}
+		t.message = ""
+		return s.issue(t, schema, desc)
+	}
+	return s.issue(t, adminSchema, desc)
+}
+
+func (s *Server) issue(t *ticket, schema *arrow.Schema, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	h := newHandle()
+	s.mu.Lock()
+	s.tickets[h] = t
+	s.mu.Unlock()
+	tkt, err := flightsql.CreateStatementQueryTicket([]byte(h))
+	if err != nil {
+		return nil, err
+	}
+	return &flight.FlightInfo{
+		Schema:           flight.SerializeSchema(schema, s.Alloc),
+		FlightDescriptor: desc,
+		Endpoint:         []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: tkt}}},
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+	}, nil
+}
+
+var adminSchema = arrow.NewSchema([]arrow.Field{{Name: "result", Type: arrow.BinaryTypes.String}}, nil)
+
+func (s *Server) runAdmin(ctx context.Context, ac *sqlrewrite.AddColumn) (*ticket, error) {
+	if err := s.requireAdmin(ctx); err != nil {
+		s.m.queries.WithLabelValues("admin", "error").Inc()
+		return nil, err
+	}
+	id, err := s.lake.AddColumn(ctx, ac)
+	if err != nil {
+		s.m.queries.WithLabelValues("admin", "error").Inc()
+		return nil, err
+	}
+	s.m.queries.WithLabelValues("admin", "ok").Inc()
+	msg := fmt.Sprintf("added column: ALTER TABLE %s (new schema id %d; no data rewritten, older files read NULL)", describeAddColumn(s.lake.Namespace(), ac), id)
+	s.log.Info("schema evolved", "table", ac.Table, "column", ac.Column, "type", ac.Type, "schema_id", id)
+	return &ticket{adminOK: adminSchema, message: msg, created: time.Now()}, nil
+}
+
+// GetSchemaStatement plans and prepares the query to report its schema.
+func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	asOf, err := asOfFrom(ctx)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	schema, _, _, err := s.describe(ctx, cmd.GetQuery(), asOf)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.Alloc)}, nil
+}
+
+// describe returns the result and parameter schemas of a statement without running it.
+func (s *Server) describe(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*arrow.Schema, *arrow.Schema, *sqlrewrite.AddColumn, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	p, err := s.plan(ctx, query, asOf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if p.admin != nil {
+		return adminSchema, arrow.NewSchema(nil, nil), p.admin, nil
+	}
+	conn, st, err := s.prepareSQL(ctx, p.sql)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer conn.Close()
+	defer st.Close()
+	return st.Schema(), st.ParamSchema(), nil, nil
+}
+
+// DoGetStatement runs a ticket's query and streams its batches.
+func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	h := string(cmd.GetStatementHandle())
+	s.mu.Lock()
+	t, ok := s.tickets[h]
+	delete(s.tickets, h)
+	s.mu.Unlock()
+	if !ok {
+		return nil, nil, s.toStatus(ctx, status.Error(codes.NotFound, "unknown or already used ticket: execute the query again"))
+	}
+	if t.adminOK != nil {
+		b := array.NewStringBuilder(s.Alloc)
+		b.Append(t.message)
+		col := b.NewArray()
+		rec := array.NewRecordBatch(adminSchema, []arrow.Array{col}, 1)
+		col.Release()
+		ch := make(chan flight.StreamChunk, 1)
+		ch <- flight.StreamChunk{Data: rec}
+		close(ch)
+		return adminSchema, ch, nil
+	}
+	qctx, cancel := s.withTimeout(ctx)
+	conn, st, err := s.prepareSQL(qctx, t.sql)
+	if err != nil {
+		cancel()
+		s.countQuery(false)
+		return nil, nil, s.toStatus(qctx, err)
+	}
+	if len(t.params) > 0 || st.NumParams() > 0 {
+		if err := st.Bind(t.params); err != nil {
+			st.Close()
+			conn.Close()
+			cancel()
+			s.countQuery(false)
+			return nil, nil, s.toStatus(qctx, err)
+		}
+	}
+	schema := st.Schema()
+	ch := make(chan flight.StreamChunk, 2)
+	go s.stream(qctx, cancel, conn, st, ch)
+	return schema, ch, nil
+}
+
+func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+	start := time.Now()
+	s.m.active.Inc()
+	defer func() {
+		st.Close()
+		conn.Close()
+		cancel()
+		close(ch)
+		s.m.active.Dec()
+	}()
+	var rows, bytes int64
+	first := true
+	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes}, func(rec arrow.RecordBatch) error {
+		rows += rec.NumRows()
+		size := util.TotalRecordSize(rec)
+		bytes += size
+		if s.opts.MaxResultRows > 0 && rows > s.opts.MaxResultRows {
+			rec.Release()
+			return fmt.Errorf("%w: the result has more than %d rows (the server's --max-result-rows); add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultRows)
+		}
+		if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
+			rec.Release()
+			return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
+		}
+		if first {
+			s.m.firstByte.Observe(time.Since(start).Seconds())
+			first = false
+		}
+		select {
+		case ch <- flight.StreamChunk{Data: rec}:
+			s.m.bytesSent.Add(float64(size))
+			s.m.rowsSent.Add(float64(rec.NumRows()))
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return fmt.Errorf("%w: %v", engine.ErrInterrupted, context.Cause(ctx))
+		}
+	})
+	s.m.latency.Observe(time.Since(start).Seconds())
+	s.countQuery(err == nil)
+	if err != nil {
+		serr := s.toStatus(ctx, err)
+		s.log.Info("query failed", "err", serr, "rows_sent", rows)
+		select {
+		case ch <- flight.StreamChunk{Err: serr}:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func (s *Server) countQuery(ok bool) {
+	outcome := "ok"
+	if !ok {
+		outcome = "error"
+	}
+	s.m.queries.WithLabelValues("query", outcome).Inc()
+	s.mu.Lock()
+	s.queries++
+	if !ok {
+		s.failures++
+	}
+	s.mu.Unlock()
+}
+
+// DoPutCommandStatementUpdate runs the admin statement (the only update).
+func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.StatementUpdate) (int64, error) {
+	return 0, s.toStatus(ctx, s.update(ctx, cmd.GetQuery()))
+}
+
+func (s *Server) update(ctx context.Context, query string) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	p, err := s.plan(ctx, query, sqlrewrite.AsOf{})
+	if err != nil {
+		return err
+	}
+	if p.admin == nil {
+		return fmt.Errorf("%w: this server is read-only; updates are refused (the one admin statement is ALTER TABLE %s.<table> ADD COLUMN)", errRefused, s.lake.Namespace())
+	}
+	_, err = s.runAdmin(ctx, p.admin)
+	return err
+}
+
+// --- prepared statements ----------------------------------------------------
+
+// CreatePreparedStatement checks and describes the query; Python's
+// cursor.execute always comes this way.
+func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
+	var res flightsql.ActionCreatePreparedStatementResult
+	asOf, err := asOfFrom(ctx)
+	if err != nil {
+		return res, s.toStatus(ctx, err)
+	}
+	schema, params, admin, err := s.describe(ctx, req.GetQuery(), asOf)
+	if err != nil {
+		return res, s.toStatus(ctx, err)
+	}
+	if admin != nil {
+		if err := s.requireAdmin(ctx); err != nil {
+			return res, s.toStatus(ctx, err)
+		}
+	}
+	h := newHandle()
+	s.mu.Lock()
+	s.prepared[h] = &preparedStmt{query: req.GetQuery(), asOf: asOf, admin: admin, schema: schema, used: time.Now()}
+	s.mu.Unlock()
+	res.Handle = []byte(h)
+	res.DatasetSchema = schema
+	res.ParameterSchema = params
+	isUpdate := admin != nil
+	res.IsUpdate = &isUpdate
+	return res, nil
+}
+
+func (s *Server) getPrepared(h []byte) (*preparedStmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.prepared[string(h)]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "unknown or expired prepared statement: prepare it again")
+	}
+	p.used = time.Now()
+	return p, nil
+}
+
+// ClosePreparedStatement forgets the statement.
+func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
+	s.mu.Lock()
+	delete(s.prepared, string(req.GetPreparedStatementHandle()))
+	s.mu.Unlock()
+	return nil
+}
+
+// DoPutPreparedStatementQuery binds parameters: one row of values.
+func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	p, err := s.getPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var row []any
+	n := 0
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for r := 0; r < int(rec.NumRows()); r++ {
+			n++
+			if n > 1 {
+				return nil, s.toStatus(ctx, fmt.Errorf("%w: bind one row of parameters per execution (got more)", errInvalid))
+			}
+			row = make([]any, rec.NumCols())
+			for c := range row {
+				v, err := paramValue(rec.Column(c), r)
+				if err != nil {
+					return nil, s.toStatus(ctx, fmt.Errorf("%w: parameter %d: %v", errInvalid, c+1, err))
+				}
+				row[c] = v
+			}
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return nil, s.toStatus(ctx, fmt.Errorf("%w: reading parameters: %v", errInvalid, err))
+	}
+	s.mu.Lock()
+	p.params = row
+	s.mu.Unlock()
+	return cmd.GetPreparedStatementHandle(), nil
+}
+
+// GetFlightInfoPreparedStatement executes a prepared statement: the query is
+// planned with the tables' state now (or the statement's as-of pin).
+func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	p, err := s.getPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	asOf := p.asOf
+	if a, err := asOfFrom(ctx); err != nil {
+		return nil, s.toStatus(ctx, err)
+	} else if a.Kind != sqlrewrite.Current {
+		asOf = a
+	}
+	s.mu.Lock()
+	params := p.params
+	s.mu.Unlock()
+	info, err := s.flightInfoFor(ctx, p.query, asOf, params, desc)
+	return info, s.toStatus(ctx, err)
+}
+
+// GetSchemaPreparedStatement reports the prepared statement's result schema.
+func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	p, err := s.getPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(p.schema, s.Alloc)}, nil
+}
+
+// DoPutPreparedStatementUpdate runs a prepared admin statement.
+func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
+	p, err := s.getPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return 0, s.toStatus(ctx, err)
+	}
+	return 0, s.toStatus(ctx, s.update(ctx, p.query))
+}
+
+// paramValue converts one Arrow value to a DuckDB parameter value.
+func paramValue(col arrow.Array, i int) (any, error) {
+	if col.IsNull(i) {
+		return nil, nil
+	}
+	switch a := col.(type) {
+	case *array.DenseUnion:
+		// ADBC sends parameters of mixed types as a union.
+		return paramValue(a.Field(a.ChildID(i)), int(a.ValueOffset(i)))
+	case *array.SparseUnion:
+		return paramValue(a.Field(a.ChildID(i)), i)
+	case *array.Boolean:
+		return a.Value(i), nil
+	case *array.Int8:
+		return int64(a.Value(i)), nil
+	case *array.Int16:
+		return int64(a.Value(i)), nil
+	case *array.Int32:
+		return int64(a.Value(i)), nil
+	case *array.Int64:
+		return a.Value(i), nil
+	case *array.Uint8:
+		return int64(a.Value(i)), nil
+	case *array.Uint16:
+		return int64(a.Value(i)), nil
+	case *array.Uint32:
+		return int64(a.Value(i)), nil
+	case *array.Uint64:
+		return a.Value(i), nil
+	case *array.Float32:
+		return float64(a.Value(i)), nil
+	case *array.Float64:
+		return a.Value(i), nil
+	case *array.String:
+		return a.Value(i), nil
+	case *array.LargeString:
+		return a.Value(i), nil
+	case *array.StringView:
+		return a.Value(i), nil
+	case *array.Binary:
+		return append([]byte(nil), a.Value(i)...), nil
+	case *array.LargeBinary:
+		return append([]byte(nil), a.Value(i)...), nil
+	case *array.Decimal128:
+		dt := a.DataType().(*arrow.Decimal128Type)
+		return a.Value(i).ToString(dt.Scale), nil
+	case *array.Date32:
+		return engine.Date(a.Value(i)), nil
+	case *array.Date64:
+		return engine.Date(int64(a.Value(i)) / 86400000), nil
+	case *array.Timestamp:
+		dt := a.DataType().(*arrow.TimestampType)
+		t := a.Value(i).ToTime(dt.Unit)
+		us := t.UnixMicro()
+		if dt.TimeZone != "" {
+			return engine.TimestampTZ(us), nil
+		}
+		return engine.Timestamp(us), nil
+	}
+	return nil, fmt.Errorf("unsupported parameter type %s", col.DataType())
+}
