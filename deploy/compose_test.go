@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +17,9 @@ import (
 	composecli "github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/finlake/finlake/stack"
 	"github.com/finlake/finlake/stack/kafkalocal"
+	"github.com/finlake/finlake/stack/supervisor"
 )
 
 const repoRoot = ".."
@@ -24,14 +27,26 @@ const repoRoot = ".."
 // The laptop's budget (issue 8): all memory limits together at most 6 GB.
 const memoryBudget = 6 << 30
 
-// wantPorts are the contract's ports (ARCHITECTURE.md, "Ports") per service.
-var wantPorts = map[string][]uint32{
-	"kafka":      {9092},
-	"jobmanager": {8081},
-	"generator":  {8091},
-	"ingest":     {8092},
-	"flight":     {8093, 32010},
-	"jupyter":    {8888},
+// wantPorts are the contract's ports (ARCHITECTURE.md, "Ports") per compose
+// service: the ones `just dev` listens on, plus Jupyter's.
+func wantPorts() map[string][]uint32 {
+	p := stack.DefaultPorts()
+	u := func(ports ...int) []uint32 {
+		out := make([]uint32, len(ports))
+		for i, v := range ports {
+			out[i] = uint32(v)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	return map[string][]uint32{
+		"kafka":      u(p.Kafka),
+		"jobmanager": u(p.Flink),
+		"generator":  u(p.Generator),
+		"ingest":     u(p.Ingest),
+		"flight":     u(p.Flight, p.FlightHTTP),
+		"jupyter":    u(8888),
+	}
 }
 
 // oneShot services run to completion during start-up; every other service
@@ -163,10 +178,10 @@ func TestDependenciesWaitForHealthOrCompletion(t *testing.T) {
 	// The start order the pipeline needs, each step gated on the previous one.
 	for name, deps := range map[string][]string{
 		"topics":        {"kafka"},
-		"jobmanager":    {"topics"},
+		"jobmanager":    {"topics", "rules-watcher"},
 		"taskmanager":   {"jobmanager"},
 		"rules-watcher": {"topics"},
-		"generator":     {"taskmanager", "rules-watcher"},
+		"generator":     {"taskmanager", "ingest"},
 		"ingest":        {"topics"},
 		"flight":        {"ingest"},
 		"jupyter":       {"flight"},
@@ -283,7 +298,7 @@ func TestEveryPortIsBoundToLoopbackOnTheContractPort(t *testing.T) {
 			got = append(got, port.Target)
 		}
 		sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
-		if want := wantPorts[name]; !equalPorts(got, want) {
+		if want := wantPorts()[name]; !equalPorts(got, want) {
 			t.Errorf("%s: published ports %v, want %v", name, got, want)
 		}
 	}
@@ -653,4 +668,145 @@ func run(t *testing.T, bin string, args ...string) string {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	return string(out)
+}
+
+// The dev stack's processes, configured with the paths the containers use,
+// so that only addresses differ between the two.
+func devSpecs(t *testing.T) map[string]supervisor.Spec {
+	t.Helper()
+	specs, err := stack.Config{
+		DataDir:   "/data",
+		Bin:       "lakectl",
+		Java:      "java",
+		RulesFile: "/config/rules.yaml",
+		FlinkJar:  "/opt/flink/usrlib/finlake-flinkjob.jar",
+	}.Specs()
+	if err != nil {
+		t.Fatalf("stack specs: %v", err)
+	}
+	out := map[string]supervisor.Spec{}
+	for _, s := range specs {
+		out[s.Name] = s
+	}
+	if len(out) != len(stack.ProcessNames()) {
+		t.Fatalf("stack specs %v, want one per process %v", out, stack.ProcessNames())
+	}
+	return out
+}
+
+// composeFor is the compose service that runs each dev process, and
+// healthFor the one whose health means that process is up (the Flink job
+// runs once the TaskManager has joined).
+var composeFor = map[string]string{
+	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "jobmanager",
+	stack.Ingest: "ingest", stack.Serve: "flight", stack.Generator: "generator",
+}
+var healthFor = map[string]string{
+	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "taskmanager",
+	stack.Ingest: "ingest", stack.Serve: "flight", stack.Generator: "generator",
+}
+
+// toDev rewrites a container-side value to its `just dev` counterpart: the
+// containers reach Kafka on its internal listener, and servers listen on all
+// of the container's interfaces (the published port is what stays on
+// 127.0.0.1).
+func toDev(v string) string {
+	v = strings.ReplaceAll(v, "kafka:19092", stack.Host+":"+strconv.Itoa(stack.DefaultPorts().Kafka))
+	if rest, ok := strings.CutPrefix(v, "0.0.0.0:"); ok {
+		v = stack.Host + ":" + rest
+	}
+	return v
+}
+
+// composeOnlyEnv are variables only the containers need, with the reason.
+var composeOnlyEnv = map[string]string{
+	"GOMEMLIMIT": "the Go runtime does not see the container's memory limit",
+}
+
+func TestServicesRunWhatJustDevRuns(t *testing.T) {
+	p := loadProject(t)
+	dev := devSpecs(t)
+	for _, name := range []string{stack.Rules, stack.Ingest, stack.Serve, stack.Generator} {
+		d, s := dev[name], service(t, p, composeFor[name])
+		if s.Image != lakectlImage || d.Command != "lakectl" {
+			t.Errorf("%s: dev runs %s, compose %s runs image %s", name, d.Command, s.Name, s.Image)
+		}
+		got := make([]string, len(s.Command))
+		for i, a := range s.Command {
+			got[i] = toDev(a)
+		}
+		if strings.Join(got, " ") != strings.Join(d.Args, " ") {
+			t.Errorf("%s: compose runs lakectl %v (as dev: %v), just dev runs lakectl %v", s.Name, s.Command, got, d.Args)
+		}
+		devEnv := map[string]string{}
+		for _, kv := range d.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			devEnv[k] = v
+		}
+		for k, v := range devEnv {
+			if got := toDev(env(s, k)); got != v {
+				t.Errorf("%s: %s=%q (as dev: %q), just dev sets %q", s.Name, k, env(s, k), got, v)
+			}
+		}
+		for k := range s.Environment {
+			if _, ok := devEnv[k]; !ok && composeOnlyEnv[k] == "" {
+				t.Errorf("%s: sets %s, which just dev does not", s.Name, k)
+			}
+		}
+	}
+
+	// The Flink job: application mode passes the job's own arguments to its main.
+	jm := service(t, p, "jobmanager")
+	f := dev[stack.Flink]
+	jar := slices.Index(f.Args, "-jar")
+	if jar < 0 || jar+1 >= len(f.Args) {
+		t.Fatalf("dev flink args %v: no -jar", f.Args)
+	}
+	jobArgs := f.Args[jar+2:]
+	var got []string
+	for _, a := range jm.Command[min(3, len(jm.Command)):] {
+		got = append(got, toDev(a))
+	}
+	if strings.Join(got, " ") != strings.Join(jobArgs, " ") {
+		t.Errorf("jobmanager passes the job %v (as dev: %v), just dev passes %v", jm.Command[3:], got, jobArgs)
+	}
+
+	// Kafka: the same heap as the no-Docker broker.
+	if m := xmxRE.FindStringSubmatch(env(service(t, p, "kafka"), "KAFKA_HEAP_OPTS")); m == nil ||
+		parseSize(t, "kafka heap", m[1]) != int64(kafkalocal.DefaultHeapMB)<<20 {
+		t.Errorf("kafka: KAFKA_HEAP_OPTS %v, want -Xmx%dm as `lakectl kafka run`", m, kafkalocal.DefaultHeapMB)
+	}
+}
+
+func TestStartOrderFollowsTheDevStack(t *testing.T) {
+	p := loadProject(t)
+	dev := devSpecs(t)
+	for name, d := range dev {
+		from := composeFor[name]
+		for _, dep := range d.DependsOn {
+			if !dependsOn(p, from, healthFor[dep], map[string]bool{}) {
+				t.Errorf("just dev starts %s after %s is healthy; compose %s does not wait for %s", name, dep, from, healthFor[dep])
+			}
+		}
+	}
+}
+
+func dependsOn(p *types.Project, from, to string, seen map[string]bool) bool {
+	if from == to {
+		return true
+	}
+	if seen[from] {
+		return false
+	}
+	seen[from] = true
+	s, err := p.GetService(from)
+	if err != nil {
+		return false
+	}
+	for dep := range s.DependsOn {
+		if dependsOn(p, dep, to, seen) {
+			return true
+		}
+	}
+	return false
 }

@@ -20,8 +20,8 @@ USER root
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
-    && mkdir -p /checkpoints \
-    && chown flink:flink /checkpoints
+    && mkdir -p /data/flink/checkpoints \
+    && chown -R flink:flink /data
 # usrlib/ is where application mode (standalone-job) finds the job's jar.
 COPY --from=build --chown=flink:flink /src/flinkjob/target/finlake-flinkjob.jar /opt/flink/usrlib/finlake-flinkjob.jar
 USER flink
