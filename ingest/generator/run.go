@@ -110,9 +110,28 @@ func Run(ctx context.Context, o RunOptions) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
-	if err := o.Sink.Flush(fctx); err != nil && runErr == nil {
+	// A finished run waits for delivery as long as it takes (the broker may
+	// still be down); an interrupted one gives up FlushTimeout after the interrupt.
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() {
+		select {
+		case <-flushed:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-flushed:
+		case <-t.C:
+			cancel()
+		}
+	}()
+	err := o.Sink.Flush(fctx)
+	close(flushed)
+	cancel()
+	if err != nil && runErr == nil {
 		runErr = err
 	}
 	if o.Progress != nil {
