@@ -1,0 +1,194 @@
+package lakewriter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/finlake/finlake/lakehouse"
+)
+
+// ingestProcess runs `lakectl ingest` as a child process.
+type ingestProcess struct {
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+func finlakeBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("FINLAKE_BIN")
+	if bin == "" {
+		t.Skip("FINLAKE_BIN is not set: build lakectl (`just build`) and run with FINLAKE_BIN=bin/lakectl (`just test` does)")
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("FINLAKE_BIN %s: %v", abs, err)
+	}
+	return abs
+}
+
+func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra ...string) *ingestProcess {
+	t.Helper()
+	args := append([]string{"--data", dataDir, "--log-format", "text", "ingest",
+		"--brokers", strings.Join(tt.brokers, ","), "--transactions-topic", tt.transactions, "--alerts-topic", tt.alerts,
+		"--group", "finlake-ingest-" + tt.transactions, "--http", "127.0.0.1:0",
+		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0"}, extra...)
+	cmd := exec.Command(bin, args...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	p := &ingestProcess{cmd: cmd, log: &log}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return p
+}
+
+func (p *ingestProcess) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 ingest: %v", err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func (p *ingestProcess) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ingest exited with %v; log:\n%s", err, tail(p.log.String(), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Fatalf("ingest did not stop on SIGTERM within 30s; log:\n%s", tail(p.log.String(), 3000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
+	bin := finlakeBin(t)
+	tt := newTopics(t)
+	ctx := context.Background()
+	p := newProducer(t, tt)
+	dataDir := t.TempDir()
+	lake := lakehouse.Config{DataDir: dataDir}
+
+	produceDone := make(chan struct{})
+	go func() {
+		defer close(produceDone)
+		for i := 0; i < 60; i++ {
+			p.send(ctx, 250, true)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}()
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	t.Logf("kill schedule seed %d", seed)
+	kills := 0
+	for kills < 5 {
+		proc := startIngest(t, bin, tt, dataDir)
+		// Random moments: while resuming, mid-batch, mid-commit.
+		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
+		proc.kill(t)
+		kills++
+		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, lake, lakehouse.TableTransactions))
+	}
+	<-produceDone
+	wantTx, wantAl := int(p.txSent.Load()), int(p.alSent.Load())
+	proc := startIngest(t, bin, tt, dataDir)
+	waitFor(t, 120*time.Second, fmt.Sprintf("%d transactions and %d alerts", wantTx, wantAl), func() bool {
+		return rowCount(t, lake, lakehouse.TableTransactions) >= int64(wantTx) &&
+			rowCount(t, lake, lakehouse.TableAlerts) >= int64(wantAl)
+	})
+	time.Sleep(time.Second) // a duplicate would show up in the next commit
+	proc.stop(t)
+
+	tx := countTable(t, lake, lakehouse.TableTransactions, "transaction_id")
+	al := countTable(t, lake, lakehouse.TableAlerts, "alert_id")
+	if tx.rows != wantTx || tx.distinctKeys != wantTx || tx.distinctOffsets != wantTx {
+		t.Errorf("transactions after %d kills: want %d rows/keys/offsets, got %+v", kills, wantTx, tx)
+	}
+	if al.rows != wantAl || al.distinctKeys != wantAl || al.distinctOffsets != wantAl {
+		t.Errorf("alerts after %d kills: want %d rows/keys/offsets, got %+v", kills, wantAl, al)
+	}
+}
+
+func TestMaintenanceBetweenRestartsKeepsCountsExact(t *testing.T) {
+	tt := newTopics(t)
+	ctx := context.Background()
+	p := newProducer(t, tt)
+	cfg := testConfig(t, tt, t.TempDir())
+	cfg.CommitInterval = 100 * time.Millisecond
+
+	_, stop := runService(t, cfg)
+	for i := 0; i < 12; i++ {
+		p.send(ctx, 100, true)
+		time.Sleep(150 * time.Millisecond) // many small commits, many small files
+	}
+	first := int(p.txSent.Load())
+	waitFor(t, 60*time.Second, "first rows", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= int64(first)
+	})
+	stop()
+
+	cat, closeFn, err := lakehouse.OpenCatalog(ctx, cfg.Lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	opts := DefaultMaintainOptions()
+	opts.RetainFor, opts.RetainLast, opts.OrphanOlderThan = 0, 1, 0
+	rep, err := Maintain(ctx, cat, lakehouse.TableTransactions, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FilesRewritten < 2 || rep.SnapshotsExpired < 1 {
+		t.Fatalf("maintenance did too little to test anything: %+v", rep)
+	}
+	if _, err := Maintain(ctx, cat, lakehouse.TableAlerts, opts); err != nil {
+		t.Fatal(err)
+	}
+
+	p.send(ctx, 700, true)
+	_, stop = runService(t, cfg)
+	want := int(p.txSent.Load())
+	waitFor(t, 60*time.Second, "all rows", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= int64(want)
+	})
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	c := countTable(t, cfg.Lake, lakehouse.TableTransactions, "transaction_id")
+	if c.rows != want || c.distinctKeys != want || c.distinctOffsets != want {
+		t.Fatalf("after compaction+expiry and a restart: want %d rows/keys/offsets, got %+v (maintenance %+v)", want, c, rep)
+	}
+	a := countTable(t, cfg.Lake, lakehouse.TableAlerts, "alert_id")
+	if a.rows != int(p.alSent.Load()) || a.distinctKeys != a.rows {
+		t.Fatalf("alerts: want %d, got %+v", p.alSent.Load(), a)
+	}
+}
