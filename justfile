@@ -35,3 +35,24 @@ dev *ARGS: build
 # Stop the pipeline that `just dev --detach` started; all state stays in ./data.
 down:
     {{bin}} stack down
+
+# Docker: build the images and run the whole pipeline (MacBook Air M1 8 GB is enough); waits until healthy, prints the URLs.
+up:
+    docker compose build
+    docker compose up --detach --wait --wait-timeout 600
+    @echo "finlake is up (all ports on 127.0.0.1 only):"
+    @echo "  Jupyter       http://127.0.0.1:8888/lab?token=${JUPYTER_TOKEN:-finlake}"
+    @echo "  Flink UI      http://127.0.0.1:8081"
+    @echo "  Flight SQL    grpc://127.0.0.1:32010   (FINLAKE_TOKEN=${FINLAKE_ADMIN_TOKEN:-finlake-admin} bin/lakectl query 'SELECT count(*) FROM lake.transactions')"
+    @echo "  generator     http://127.0.0.1:8091/status   ingest http://127.0.0.1:8092/status   flight http://127.0.0.1:8093/status"
+    @echo "  Kafka         127.0.0.1:9092"
+    @echo "Edit config/rules.yaml and the running job applies it; 'just compose-down' stops, 'just nuke' also deletes the data."
+
+# Docker: stop the pipeline gracefully; Kafka data, Flink checkpoints and the lake stay in their volumes.
+compose-down:
+    docker compose down
+
+# Docker: stop the pipeline and DELETE its volumes (Kafka data, Flink checkpoints, the lake), after asking.
+[confirm("Delete finlake's Docker volumes: Kafka data, Flink checkpoints and the whole lake? [y/N]")]
+nuke:
+    docker compose down --volumes --remove-orphans

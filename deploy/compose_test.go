@@ -778,6 +778,25 @@ func TestServicesRunWhatJustDevRuns(t *testing.T) {
 	}
 }
 
+func TestServicesGetAsLongToStopAsInTheDevStack(t *testing.T) {
+	p := loadProject(t)
+	for name, d := range devSpecs(t) {
+		s := service(t, p, composeFor[name])
+		// Docker's default grace before SIGKILL is 10 s.
+		grace := 10 * time.Second
+		if s.StopGracePeriod != nil {
+			grace = time.Duration(*s.StopGracePeriod)
+		}
+		want := d.StopTimeout
+		if want == 0 {
+			want = 15 * time.Second // the supervisor's default
+		}
+		if grace < want {
+			t.Errorf("%s: stop_grace_period %s, but just dev gives %s %s to stop cleanly", s.Name, grace, name, want)
+		}
+	}
+}
+
 func TestStartOrderFollowsTheDevStack(t *testing.T) {
 	p := loadProject(t)
 	dev := devSpecs(t)
