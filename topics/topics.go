@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -128,8 +127,10 @@ func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
 		return fmt.Errorf("topics: list topics (is Kafka up at the given --brokers?): %w", err)
 	}
 	created := map[string]bool{}
+	partitions := map[string]int32{}
 	for _, s := range specs {
-		if existing.Has(s.Name) {
+		if d, ok := existing[s.Name]; ok && d.Err == nil {
+			partitions[s.Name] = int32(len(d.Partitions))
 			continue
 		}
 		var cfg map[string]*string
@@ -143,32 +144,30 @@ func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
 		if err == nil {
 			err = resp.Err
 		}
-		// Another process may have created it since we listed: that is fine,
-		// the checks below judge it like any existing topic.
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		switch {
+		case err == nil:
+			created[s.Name] = true
+			partitions[s.Name] = resp.NumPartitions
+		case errors.Is(err, kerr.TopicAlreadyExists):
+			// Created by someone else since we listed: judge it like any
+			// existing topic.
+			td, err := adm.ListTopics(ctx, s.Name)
+			if err != nil {
+				return fmt.Errorf("topics: describe %s: %w", s.Name, err)
+			}
+			partitions[s.Name] = int32(len(td[s.Name].Partitions))
+		default:
 			return fmt.Errorf("topics: create %s: %w", s.Name, err)
 		}
-		created[s.Name] = err == nil
 	}
-	// Describe after creating, so the report shows what the broker has.
-	details, err := describe(ctx, adm, names)
+	configs, err := describeConfigs(ctx, adm, names)
 	if err != nil {
 		return err
 	}
-	configs, err := adm.DescribeTopicConfigs(ctx, names...)
-	if err != nil {
-		return fmt.Errorf("topics: describe configs: %w", err)
-	}
 	var problems []string
 	for _, s := range specs {
-		st := Status{Name: s.Name, Created: created[s.Name], Partitions: int32(len(details[s.Name].Partitions))}
-		rc, err := configs.On(s.Name, nil)
-		if err == nil {
-			err = rc.Err
-		}
-		if err != nil {
-			return fmt.Errorf("topics: configs of %s: %w", s.Name, err)
-		}
+		st := Status{Name: s.Name, Created: created[s.Name], Partitions: partitions[s.Name]}
+		rc, _ := configs.On(s.Name, nil)
 		for _, k := range s.Required {
 			got := ""
 			for _, c := range rc.Configs {
@@ -198,28 +197,33 @@ func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
 	return nil
 }
 
-// describe waits until every topic has metadata with partitions: a just
-// created topic can briefly show none.
-func describe(ctx context.Context, adm *kadm.Client, names []string) (kadm.TopicDetails, error) {
+// describeConfigs retries while a just created topic is not yet in the
+// broker's metadata (it answers UNKNOWN_TOPIC_OR_PARTITION for a moment).
+func describeConfigs(ctx context.Context, adm *kadm.Client, names []string) (kadm.ResourceConfigs, error) {
 	for {
-		td, err := adm.ListTopics(ctx, names...)
+		rcs, err := adm.DescribeTopicConfigs(ctx, names...)
 		if err != nil {
-			return nil, fmt.Errorf("topics: describe: %w", err)
+			return nil, fmt.Errorf("topics: describe configs: %w", err)
 		}
-		var missing []string
+		var failed error
 		for _, n := range names {
-			d, ok := td[n]
-			if !ok || d.Err != nil || len(d.Partitions) == 0 {
-				missing = append(missing, n)
+			rc, err := rcs.On(n, nil)
+			if err == nil {
+				err = rc.Err
+			}
+			if err != nil {
+				failed = fmt.Errorf("topics: configs of %s: %w", n, err)
+				if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+					return nil, failed
+				}
 			}
 		}
-		if len(missing) == 0 {
-			return td, nil
+		if failed == nil {
+			return rcs, nil
 		}
-		sort.Strings(missing)
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("topics: no metadata for %v: %w", missing, ctx.Err())
+			return nil, failed
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

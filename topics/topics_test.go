@@ -18,7 +18,7 @@ func bareBroker(t *testing.T) (*kafkalocal.Broker, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	b, err := kafkalocal.Start(ctx, kafkalocal.Options{Dir: t.TempDir()})
+	b, err := kafkalocal.Start(ctx, kafkalocal.Options{Dir: t.TempDir(), QuickStart: true})
 	if err != nil {
 		t.Fatal(err)
 	}

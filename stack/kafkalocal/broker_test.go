@@ -114,7 +114,9 @@ func TestTransactionalProduceIsReadCommittedOnOneBroker(t *testing.T) {
 }
 
 func TestKillThenRestartKeepsAcknowledgedRecords(t *testing.T) {
+	t0 := time.Now()
 	b := kafkalocal.StartT(t)
+	t.Logf("broker with topics up in %s", time.Since(t0).Round(time.Millisecond))
 	const n = 200
 	p, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()), kgo.DefaultProduceTopic(topics.RawTransactions))
 	if err != nil {
@@ -138,9 +140,11 @@ func TestKillThenRestartKeepsAcknowledgedRecords(t *testing.T) {
 	if err := b.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	t1 := time.Now()
 	if err := b.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("restarted after SIGKILL in %s", time.Since(t1).Round(time.Millisecond))
 	if b.Pid() == oldPid || b.ClusterID() != cluster || b.Bootstrap() != addr {
 		t.Fatalf("restart: pid %d->%d, cluster %s->%s, addr %s->%s; want a new process on the same cluster and address",
 			oldPid, b.Pid(), cluster, b.ClusterID(), addr, b.Bootstrap())

@@ -14,12 +14,13 @@ import (
 // ports, with the contract's topics created, and stops it in t.Cleanup. Use
 // it for tests that Kill, Restart or otherwise disturb the broker; others can
 // share one broker per test binary with SharedT, which saves the JVM start
-// (several seconds) per test. The broker log is in t.TempDir()/logs.
+// (several seconds) per test. The broker log is in t.TempDir()/logs. Both run
+// with QuickStart: fast to serve, not for throughput measurements.
 func StartT(t testing.TB) *Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b, err := Start(ctx, Options{Dir: t.TempDir()})
+	b, err := Start(ctx, Options{Dir: t.TempDir(), QuickStart: true})
 	if err != nil {
 		t.Fatalf("start kafka broker: %v", err)
 	}
@@ -55,7 +56,7 @@ func SharedT(t testing.TB) *Broker {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		b, err := Start(ctx, Options{Dir: dir})
+		b, err := Start(ctx, Options{Dir: dir, QuickStart: true})
 		if err != nil {
 			os.RemoveAll(dir)
 			shared.err = err
