@@ -58,6 +58,9 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if kw := sqlrewrite.FirstKeyword(toks); !readKeywords[kw] {
 		return nil, fmt.Errorf("%w: only read queries (SELECT) are allowed, not %s; the one admin statement is ALTER TABLE %s.<table> ADD COLUMN", errRefused, kw, s.lake.Namespace())
 	}
+	if err := checkWrapped(toks); err != nil {
+		return nil, err
+	}
 	names, err := s.lake.ListTables(ctx)
 	if err != nil {
 		return nil, err
@@ -156,3 +159,54 @@ func describeAddColumn(ns string, ac *sqlrewrite.AddColumn) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// checkWrapped refuses EXPLAIN, DESCRIBE and SUMMARIZE around anything but a
+// query: EXPLAIN ANALYZE runs its statement, so EXPLAIN ANALYZE COPY ... would
+// write a file while DuckDB reports the statement as an EXPLAIN.
+func checkWrapped(toks []sqlrewrite.Token) error {
+	var words []sqlrewrite.Token
+	for _, t := range toks {
+		if t.Significant() {
+			words = append(words, t)
+		}
+		if len(words) == 4 {
+			break
+		}
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	first := words[0].Upper()
+	if first != "EXPLAIN" && first != "DESCRIBE" && first != "SUMMARIZE" {
+		return nil
+	}
+	i := 1
+	if i < len(words) && words[i].Upper() == "ANALYZE" {
+		i++
+	}
+	if i >= len(words) {
+		return nil // DuckDB reports the syntax error
+	}
+	next := words[i]
+	if next.Kind == sqlrewrite.Punct && next.Text == "(" {
+		if first == "EXPLAIN" {
+			return fmt.Errorf("%w: EXPLAIN options are not supported; write EXPLAIN [ANALYZE] SELECT ...", errRefused)
+		}
+		return nil
+	}
+	kw := next.Upper()
+	if readKeywords[kw] && kw != "EXPLAIN" {
+		return nil
+	}
+	if first != "EXPLAIN" && (next.Kind == sqlrewrite.QuotedIdent || next.Kind == sqlrewrite.Word) && !statementWords[kw] {
+		return nil // DESCRIBE <table>
+	}
+	return fmt.Errorf("%w: %s is allowed only around a read query, not %s", errRefused, first, kw)
+}
+
+// statementWords start statements that are not queries.
+var statementWords = map[string]bool{"COPY": true, "INSERT": true, "UPDATE": true, "DELETE": true, "CREATE": true,
+	"DROP": true, "ALTER": true, "ATTACH": true, "DETACH": true, "INSTALL": true, "LOAD": true, "FORCE": true,
+	"SET": true, "RESET": true, "PRAGMA": true, "CALL": true, "EXPORT": true, "IMPORT": true, "CHECKPOINT": true,
+	"VACUUM": true, "BEGIN": true, "COMMIT": true, "ROLLBACK": true, "ANALYZE": true, "PREPARE": true, "EXECUTE": true,
+	"DEALLOCATE": true, "MERGE": true, "USE": true, "PIVOT": true, "UNPIVOT": true, "UPDATE_EXTENSIONS": true}
