@@ -28,8 +28,11 @@ type Options struct {
 	Brokers       []string
 	Topic         string
 	FromBeginning bool // else only records produced after the start
-	// Max stops after that many records (0: follow until ctx ends).
+	// Max stops after that many records passed to fn (0: follow until ctx ends).
 	Max int
+	// Filter, when set, drops records before fn sees them; they do not count
+	// towards Max.
+	Filter func(*kgo.Record) bool
 }
 
 // Follow calls fn for each committed record of the topic, in order per
@@ -72,7 +75,11 @@ func Follow(ctx context.Context, o Options, fn func(*kgo.Record) error) error {
 		}
 		iter := fetches.RecordIter()
 		for !iter.Done() {
-			if err := fn(iter.Next()); err != nil {
+			r := iter.Next()
+			if o.Filter != nil && !o.Filter(r) {
+				continue
+			}
+			if err := fn(r); err != nil {
 				return err
 			}
 			seen++

@@ -59,14 +59,18 @@ Examples:
 				}
 				w := cmd.Root().Writer
 				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: tail.AlertsTopic,
-					FromBeginning: cmd.Bool("from-beginning"), Max: int(cmd.Int("max"))}, func(r *kgo.Record) error {
+					FromBeginning: cmd.Bool("from-beginning"), Max: int(cmd.Int("max")),
+					Filter: func(r *kgo.Record) bool {
+						a, err := tail.DecodeAlert(r.Value)
+						if err != nil {
+							slog.Warn("skipping undecodable alert", "partition", r.Partition, "offset", r.Offset, "err", err)
+							return false
+						}
+						return rules.SeverityRank(a.Severity) >= min
+					}}, func(r *kgo.Record) error {
 					a, err := tail.DecodeAlert(r.Value)
 					if err != nil {
-						slog.Warn("skipping undecodable alert", "partition", r.Partition, "offset", r.Offset, "err", err)
-						return nil
-					}
-					if rules.SeverityRank(a.Severity) < min {
-						return nil
+						return err
 					}
 					if cmd.String("format") == "json" {
 						_, err = fmt.Fprintf(w, "%s\n", r.Value)

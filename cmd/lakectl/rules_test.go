@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/stack/kafkalocal"
+	"github.com/finlake/finlake/topics"
+)
+
+func TestRulesApplyThenShowReadsTheSameRulesBack(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	env := []string{"FINLAKE_BROKERS=" + b.Bootstrap()}
+	dir := t.TempDir()
+	rules, _ := os.ReadFile("../../config/rules.yaml")
+	fx, _ := os.ReadFile("../../config/fx_rates.yaml")
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644)
+	os.WriteFile(filepath.Join(dir, "fx_rates.yaml"), fx, 0o644)
+	topic := "--topic=rules-cli-apply"
+	createCompacted(t, b.Bootstrap(), "rules-cli-apply")
+
+	lakectl(t, env, "", "rules", "apply", filepath.Join(dir, "rules.yaml"), topic).mustOK(t)
+	changed := strings.Replace(string(rules), "amount_usd: 10000", "amount_usd: 25000", 1)
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(changed), 0o644)
+	out := lakectl(t, env, "", "rules", "apply", filepath.Join(dir, "rules.yaml"), topic).mustOK(t).stdout
+	if !strings.Contains(out, "params.amount_usd: 10000 → 25000") || !strings.Contains(out, "1 → 2") {
+		t.Fatalf("apply did not show the change:\n%s", out)
+	}
+	var live struct {
+		Rules []struct {
+			Name    string         `json:"rule_name"`
+			Version int            `json:"version"`
+			Params  map[string]any `json:"params"`
+		} `json:"rules"`
+		FX struct {
+			Version int `json:"version"`
+		} `json:"fx_rates"`
+	}
+	show := lakectl(t, env, "", "rules", "show", "--format", "json", topic).mustOK(t).stdout
+	if err := json.Unmarshal([]byte(show), &live); err != nil {
+		t.Fatalf("%v in %s", err, show)
+	}
+	got := map[string]int{}
+	for _, r := range live.Rules {
+		got[r.Name] = r.Version
+	}
+	if len(got) != 4 || got["high_value"] != 2 || got["rapid_activity"] != 1 || live.FX.Version != 1 {
+		t.Fatalf("live rules %v fx v%d, want high_value v2, others v1, fx v1", got, live.FX.Version)
+	}
+}
+
+func TestRulesApplyRejectsAnInvalidFileWithLineNumbersAndExitCode2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - rule_name: x\n    rule_type: threshold\n    severity: severe\n    description: d\n    params: {amount_usd: 5}\n"), 0o644)
+	// No broker at all: validation comes first and publishes nothing.
+	r := lakectl(t, []string{"FINLAKE_BROKERS=127.0.0.1:1"}, "", "rules", "apply", bad, "--fx", "")
+	if r.code != 2 || !strings.Contains(r.stderr, "rules.yaml:4:15: rules[0].severity: bad severity \"severe\"") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestAlertsTailFiltersBySeverity(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alert := func(rule, sev string) *kgo.Record {
+		return &kgo.Record{Topic: topics.Alerts, Key: []byte(rule), Value: []byte(`{"alert_id":"a-` + rule + `","transaction_id":"t-` + rule +
+			`","account_id":"AC1","rule_name":"` + rule + `","rule_type":"threshold","rule_version":1,"severity":"` + sev +
+			`","alert_timestamp":"2026-11-26T01:00:00Z","description":"d","transaction":{"amount":1.00,"currency":"USD"}}`)}
+	}
+	if err := cl.ProduceSync(ctx, alert("low_one", "low"), alert("critical_one", "critical"), alert("medium_one", "medium")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// Partitions interleave, so ask for both records at or above medium and compare as a set.
+	out := lakectl(t, []string{"FINLAKE_BROKERS=" + b.Bootstrap()}, "", "alerts", "tail", "--from-beginning", "--min-severity", "medium", "--max", "2").mustOK(t).stdout
+	if strings.Contains(out, "low_one") || !strings.Contains(out, "critical_one") || !strings.Contains(out, "medium_one") {
+		t.Fatalf("unexpected tail output:\n%s", out)
+	}
+}
+
+func createCompacted(t *testing.T, bootstrap, name string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	compact := "compact"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, name); err != nil {
+		t.Fatal(err)
+	}
+}
