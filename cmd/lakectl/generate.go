@@ -6,13 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +19,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/finlake/finlake/ingest/generator"
-	"github.com/finlake/finlake/obs"
 )
 
 const defaultGeneratorHTTP = "127.0.0.1:8091"
@@ -202,18 +199,10 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 
 	httpAddr := cmd.String("http")
 	if httpAddr != "off" && httpAddr != "" && (toKafka || cmd.IsSet("http")) {
-		srv := obs.NewServer(func() any {
-			return map[string]any{
-				"mode": mode, "rate": pacer.Rate(), "generated": stats.Generated.Load(), "produced": stats.Produced.Load(),
-				"buffered": sink.Buffered(), "errors": stats.Errors.Load(), "valid": stats.Valid.Load(),
-				"malformed": stats.Malformed(), "scenarios": stats.Scenarios(),
-				"event_time": time.UnixMilli(stats.EventMS.Load()).UTC().Format(time.RFC3339Nano),
-			}
-		})
-		if err := stats.Register(srv.Registry, sink.Buffered, pacer.Rate); err != nil {
+		srv, err := generator.NewControlServer(stats, sink, pacer, mode)
+		if err != nil {
 			return fmt.Errorf("register metrics: %w", err)
 		}
-		srv.Handle("PUT /rate", rateHandler(pacer))
 		if err := srv.Start(ctx, httpAddr); err != nil {
 			return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 1)
 		}
@@ -270,49 +259,6 @@ func progressFunc(count int64, start, until time.Time) func(int64, time.Time) {
 	}
 }
 
-// rateHandler serves PUT /rate with a body {"rate": N} or a bare number.
-func rateHandler(p *generator.Pacer) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
-		if err != nil {
-			obs.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
-		}
-		rate, err := parseRate(body)
-		if err != nil {
-			obs.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
-		}
-		p.SetRate(rate)
-		slog.Info("rate changed", "rate", rate)
-		obs.WriteJSON(w, http.StatusOK, map[string]float64{"rate": rate})
-	}
-}
-
-func parseRate(body []byte) (float64, error) {
-	body = bytes.TrimSpace(body)
-	var v float64
-	if len(body) > 0 && body[0] == '{' {
-		var doc struct {
-			Rate *float64 `json:"rate"`
-		}
-		if err := json.Unmarshal(body, &doc); err != nil || doc.Rate == nil {
-			return 0, errors.New(`body must be {"rate": N} or a number`)
-		}
-		v = *doc.Rate
-	} else {
-		f, err := strconv.ParseFloat(string(body), 64)
-		if err != nil {
-			return 0, errors.New(`body must be {"rate": N} or a number`)
-		}
-		v = f
-	}
-	if v < 0 || v != v || v > 1e9 {
-		return 0, errors.New("rate must be 0 (as fast as possible) or a positive number of transactions per second")
-	}
-	return v, nil
-}
-
 func setRateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "set-rate",
@@ -330,7 +276,7 @@ Examples:
 			if cmd.Args().Len() != 1 {
 				return cli.Exit("lakectl generate set-rate: give exactly one RATE, e.g. `lakectl generate set-rate 100`", 2)
 			}
-			rate, err := parseRate([]byte(cmd.Args().First()))
+			rate, err := generator.ParseRate([]byte(cmd.Args().First()))
 			if err != nil {
 				return cli.Exit("lakectl generate set-rate: "+err.Error(), 2)
 			}
