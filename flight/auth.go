@@ -111,17 +111,27 @@ func (s *Server) roleOf(ctx context.Context) Role {
 		}
 		return ""
 	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		host := p.Addr.String()
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
-			return RoleAdmin
-		}
-		if p.Addr.Network() == "unix" || p.Addr.Network() == "bufconn" {
-			return RoleAdmin
-		}
+	if p, ok := peer.FromContext(ctx); ok {
+		return RoleForPeer(p.Addr)
+	}
+	return RoleReader
+}
+
+// RoleForPeer is the role of a client when authentication is off: loopback
+// clients (the machine's own user) are admins, everyone else reads.
+func RoleForPeer(addr net.Addr) Role {
+	if addr == nil {
+		return RoleReader
+	}
+	if addr.Network() == "unix" {
+		return RoleAdmin
+	}
+	host := addr.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
+		return RoleAdmin
 	}
 	return RoleReader
 }

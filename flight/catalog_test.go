@@ -1,0 +1,192 @@
+//go:build duckdb_arrow
+
+package flight_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-adbc/go/adbc"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/finlake/finlake/flight"
+)
+
+func TestGetObjectsAndTableSchemas(t *testing.T) {
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	l.createTx(t, "alerts")
+	l.appendRows(t, "transactions", makeRows("a", 3, day1))
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+	ctx := context.Background()
+
+	rdr, err := c.conn.GetObjects(ctx, adbc.ObjectDepthAll, nil, nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	var found []string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		cats := rec.Column(0).(*array.String)
+		schemas := rec.Column(1).(*array.List)
+		dbs := schemas.ListValues().(*array.Struct)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			start, end := schemas.ValueOffsets(i)
+			for j := start; j < end; j++ {
+				dbName := dbs.Field(0).(*array.String).Value(int(j))
+				tables := dbs.Field(1).(*array.List)
+				tstruct := tables.ListValues().(*array.Struct)
+				ts, te := tables.ValueOffsets(int(j))
+				for k := ts; k < te; k++ {
+					name := tstruct.Field(0).(*array.String).Value(int(k))
+					typ := tstruct.Field(1).(*array.String).Value(int(k))
+					cols := tstruct.Field(2).(*array.List)
+					cs, ce := cols.ValueOffsets(int(k))
+					found = append(found, fmt.Sprintf("%s.%s.%s.%s/%d", cats.Value(i), dbName, name, typ, ce-cs))
+				}
+			}
+		}
+	}
+	want := "finlake.lake.alerts.TABLE/5 finlake.lake.transactions.TABLE/5"
+	if strings.Join(found, " ") != want {
+		t.Fatalf("GetObjects: %v, want %s", found, want)
+	}
+
+	ns := "lake"
+	sc, err := c.conn.GetTableSchema(ctx, nil, &ns, "transactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, f := range sc.Fields() {
+		names = append(names, f.Name+":"+f.Type.String())
+	}
+	if got := strings.Join(names, ","); got != "transaction_id:utf8,timestamp:timestamp[us, tz=Etc/UTC],account_id:utf8,amount:decimal(18, 2),currency:utf8" {
+		t.Fatalf("table schema: %s", got)
+	}
+	// The query result carries the same schema as the catalog reports.
+	_, qs, err := c.query("SELECT * FROM lake.transactions")
+	if err != nil || !qs.Equal(sc) {
+		t.Fatalf("query schema %v differs from table schema %v (%v)", qs, sc, err)
+	}
+
+	tt, err := c.conn.GetTableTypes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Release()
+	tt.Next()
+	if v := tt.RecordBatch().Column(0).ValueStr(0); v != "TABLE" {
+		t.Fatalf("table types: %s", v)
+	}
+	info, err := c.conn.GetInfo(ctx, []adbc.InfoCode{adbc.InfoVendorName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer info.Release()
+	if !info.Next() || !strings.Contains(info.RecordBatch().Column(1).ValueStr(0), "finlake") {
+		t.Fatalf("vendor name missing")
+	}
+}
+
+func TestBearerTokensAndRoles(t *testing.T) {
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	r := startServer(t, l, func(c *flight.Config) {
+		c.Auth = &flight.Auth{ReaderToken: "reader-secret", AdminToken: "admin-secret"}
+	})
+	anon := dial(t, r.Addr(), nil)
+	if _, _, err := anon.query("SELECT 1"); adbcStatus(err) != adbc.StatusUnauthenticated {
+		t.Fatalf("no token: %v", err)
+	}
+	wrong := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.authorization_header": "Bearer nope"})
+	if _, _, err := wrong.query("SELECT 1"); adbcStatus(err) != adbc.StatusUnauthenticated {
+		t.Fatalf("wrong token: %v", err)
+	}
+	reader := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.authorization_header": "Bearer reader-secret"})
+	if got := reader.one("SELECT count(*) FROM transactions"); got != "0" {
+		t.Fatalf("reader: %s", got)
+	}
+	if err := reader.exec("ALTER TABLE lake.transactions ADD COLUMN x INT"); adbcStatus(err) != adbc.StatusUnauthorized || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("reader ALTER: %v", err)
+	}
+	admin := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.authorization_header": "Bearer admin-secret"})
+	if err := admin.exec("ALTER TABLE lake.transactions ADD COLUMN x INT"); err != nil {
+		t.Fatalf("admin ALTER: %v", err)
+	}
+	_, sc, err := reader.query("SELECT * FROM transactions")
+	if err != nil || !sc.HasField("x") {
+		t.Fatalf("after ALTER: %v %v", sc, err)
+	}
+}
+
+func TestBasicAuthOverTLS(t *testing.T) {
+	l := newTestLake(t)
+	cert, key := selfSigned(t)
+	r := startServer(t, l, func(c *flight.Config) {
+		c.TLSCert, c.TLSKey = cert, key
+		c.Auth = &flight.Auth{Users: []flight.BasicUser{{User: "ana", Password: "s3cret", Role: flight.RoleReader}}}
+	})
+	pem, _ := os.ReadFile(cert)
+	opts := func(user, pass string) map[string]string {
+		return map[string]string{adbc.OptionKeyURI: "grpc+tls://" + r.Addr(), adbc.OptionKeyUsername: user, adbc.OptionKeyPassword: pass,
+			"adbc.flight.sql.client_option.tls_root_certs": string(pem)}
+	}
+	good := dial(t, r.Addr(), opts("ana", "s3cret"))
+	if got := good.one("SELECT 7"); got != "7" {
+		t.Fatalf("basic auth over TLS: %s", got)
+	}
+	if err := good.exec("ALTER TABLE lake.transactions ADD COLUMN y INT"); adbcStatus(err) != adbc.StatusUnauthorized {
+		t.Fatalf("reader user ALTER: %v", err)
+	}
+}
+
+func TestWithoutAuthOnlyLoopbackIsAdmin(t *testing.T) {
+	// The loopback rule itself: a non-loopback peer is a reader.
+	if role := flight.RoleForPeer(&net.TCPAddr{IP: net.ParseIP("192.168.1.20"), Port: 5000}); role != flight.RoleReader {
+		t.Fatalf("remote peer role %s", role)
+	}
+	if role := flight.RoleForPeer(&net.TCPAddr{IP: net.ParseIP("::1"), Port: 5000}); role != flight.RoleAdmin {
+		t.Fatalf("loopback peer role %s", role)
+	}
+}
+
+func selfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(k)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
+
+var _ = arrow.Null
