@@ -1,0 +1,53 @@
+package io.finlake.flinkjob;
+
+import io.finlake.flinkjob.engine.Engine;
+import io.finlake.flinkjob.engine.Outputs;
+import io.finlake.flinkjob.engine.Route;
+import io.finlake.flinkjob.engine.RulesFirstOperator;
+import io.finlake.flinkjob.model.OutRecord;
+import io.finlake.flinkjob.model.Parsed;
+import io.finlake.flinkjob.model.RuleUpdate;
+import io.finlake.flinkjob.model.Txn;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/** The operator graph shared by the streaming job and replay: validate → keyBy(account) + rules → engine. */
+public final class Pipeline {
+    private Pipeline() {}
+
+    /** The three output streams, each a record ready for its topic (or file). */
+    public record Result(DataStream<OutRecord> processed, DataStream<OutRecord> alerts, DataStream<OutRecord> deadLetters) {}
+
+    /**
+     * @param bounded replay: the rules input is read to its end before any transaction (deterministic
+     *     watermark); streaming uses Flink's plain keyed-broadcast operator (input selection and
+     *     checkpointing do not mix)
+     */
+    public static Result build(DataStream<Parsed> raw, DataStream<RuleUpdate> rules, Engine engine, Route route,
+            boolean bounded) {
+        SingleOutputStreamOperator<Txn> valid = raw.process(route, Txn.TYPE).uid("validate").name("validate");
+        KeyedStream<Txn, String> byAccount = valid.keyBy(new AccountKey());
+        SingleOutputStreamOperator<OutRecord> processed;
+        if (bounded) {
+            processed = byAccount.connect(rules.broadcast())
+                    .transform("rules-engine", Outputs.OUT_TYPE, new RulesFirstOperator(engine));
+        } else {
+            processed = byAccount.connect(rules.broadcast(Engine.RULES)).process(engine, Outputs.OUT_TYPE);
+        }
+        processed.uid("rules-engine").name("rules-engine");
+        DataStream<OutRecord> dead = valid.getSideOutput(Outputs.DEAD_LETTERS)
+                .union(processed.getSideOutput(Outputs.DEAD_LETTERS));
+        return new Result(processed, processed.getSideOutput(Outputs.ALERTS), dead);
+    }
+
+    static final class AccountKey implements KeySelector<Txn, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(Txn t) {
+            return t.accountId;
+        }
+    }
+}

@@ -1,0 +1,402 @@
+package io.finlake.flinkjob.engine;
+
+import io.finlake.flinkjob.model.ErrorDetail;
+import io.finlake.flinkjob.model.OutRecord;
+import io.finlake.flinkjob.model.RuleUpdate;
+import io.finlake.flinkjob.model.Txn;
+import io.finlake.flinkjob.rules.FxTable;
+import io.finlake.flinkjob.rules.Rule;
+import io.finlake.flinkjob.rules.RuleEval;
+import io.finlake.flinkjob.rules.RuleParser;
+import io.finlake.flinkjob.rules.RuleSet;
+import io.finlake.flinkjob.validate.DeadLetters;
+import io.finlake.flinkjob.validate.Json;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keyed by account_id, with the rules as broadcast state.
+ *
+ * <p>Per transaction (lifecycle state with a TTL): a repeated status is a duplicate, a move the lifecycle
+ * forbids is invalid; both go to dead-letter. On a transaction's first valid event every enabled rule is
+ * evaluated once, with the rules in force when the event is processed ("a changed rule applies to the
+ * events processed after the change arrived"):
+ *
+ * <ul>
+ *   <li>threshold and time_of_day depend on the event alone: decided at once;
+ *   <li>velocity counts the account's transactions with event time in (t - W, t]; the count only grows as
+ *       out-of-order events arrive, so it fires at once when already reached, else it is decided when the
+ *       watermark passes t (an event-time timer), when every on-time event up to t is known;
+ *   <li>new_country depends on which transactions are earlier in event time, so it is always decided at the
+ *       watermark, in event-time order (ties by arrival).
+ * </ul>
+ *
+ * An event at or behind the watermark is late: it is counted, decided at once against what is known, and
+ * still joins the history. The enriched record of a first event (and any later event of the same
+ * transaction that arrived meanwhile) is emitted once its flag is known.
+ */
+public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdate, OutRecord> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+    public static final MapStateDescriptor<String, String> RULES =
+            new MapStateDescriptor<>("alert-rules", Types.STRING, Types.STRING);
+    /** Broadcast-state key holding the next alert-rules offset applied for a partition. */
+    static final String APPLIED = "__applied_offset_";
+    /** Velocity history kept behind the watermark even with no velocity rule, for one added later. */
+    static final long MIN_TIMES_RETENTION_NANOS = Duration.ofHours(1).toNanos();
+    static final long MIN_COUNTRY_RETENTION_NANOS = Duration.ofDays(30).toNanos();
+
+    private final List<RuleUpdate> initialRules;
+    private final Map<Integer, Long> initialEnd;
+    private final Duration lifecycleTtl;
+    private final LongSupplierSerializable wallClock;
+
+    private transient ValueState<AccountState> account;
+    private transient MapState<String, TxState> lifecycle;
+    private transient RuleSet cached;
+    private transient RuleSet initialSet;
+    private transient Json.Writer json;
+    private transient Metrics metrics;
+
+    /** A wall clock that travels with the job graph. */
+    public interface LongSupplierSerializable extends LongSupplier, java.io.Serializable {}
+
+    /**
+     * @param initialRules alert-rules as read up to {@code initialEnd} before the job started (or the YAML
+     *     files in replay): in force from the first event, so no transaction is evaluated without rules
+     * @param initialEnd per alert-rules partition, the offset after the last record in {@code initialRules}
+     */
+    public Engine(List<RuleUpdate> initialRules, Map<Integer, Long> initialEnd, Duration lifecycleTtl,
+            LongSupplierSerializable wallClock) {
+        this.initialRules = new ArrayList<>(initialRules);
+        this.initialEnd = new HashMap<>(initialEnd);
+        this.lifecycleTtl = lifecycleTtl;
+        this.wallClock = wallClock;
+    }
+
+    @Override
+    public void open(OpenContext ctx) throws Exception {
+        account = getRuntimeContext().getState(new ValueStateDescriptor<>("account", AccountState.class));
+        MapStateDescriptor<String, TxState> lc = new MapStateDescriptor<>("lifecycle", Types.STRING,
+                Types.POJO(TxState.class));
+        lc.enableTimeToLive(StateTtlConfig.newBuilder(lifecycleTtl)
+                .updateTtlOnCreateAndWrite()
+                .neverReturnExpired()
+                .build());
+        lifecycle = getRuntimeContext().getMapState(lc);
+        json = new Json.Writer();
+        metrics = new Metrics(getRuntimeContext().getMetricGroup().addGroup("finlake"));
+        Map<String, String> init = new LinkedHashMap<>();
+        for (RuleUpdate u : initialRules) {
+            if (u.value == null) {
+                init.remove(u.key);
+            } else {
+                init.put(u.key, u.value);
+            }
+        }
+        initialSet = RuleSet.fromRecords(init.entrySet());
+        cached = null;
+    }
+
+    // ---- rules -------------------------------------------------------------------------------------
+
+    private boolean stateIsCurrent(ReadOnlyBroadcastState<String, String> bs) throws Exception {
+        for (Map.Entry<Integer, Long> e : initialEnd.entrySet()) {
+            if (applied(bs, e.getKey()) < e.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long applied(ReadOnlyBroadcastState<String, String> bs, int partition) throws Exception {
+        String v = bs.get(APPLIED + partition);
+        return v == null ? 0 : Long.parseLong(v);
+    }
+
+    private RuleSet rules(ReadOnlyBroadcastState<String, String> bs) throws Exception {
+        if (cached == null) {
+            // Broadcast state older than the snapshot read at start (fresh start, or a checkpoint taken
+            // before rules changed): the snapshot is newer, and the broadcast input will catch up to it.
+            cached = stateIsCurrent(bs) ? RuleSet.fromRecords(bs.immutableEntries()) : initialSet;
+        }
+        return cached;
+    }
+
+    @Override
+    public void processBroadcastElement(RuleUpdate u, Context ctx, Collector<OutRecord> out) throws Exception {
+        BroadcastState<String, String> bs = ctx.getBroadcastState(RULES);
+        if (!stateIsCurrent(bs)) {
+            bs.clear();
+            for (RuleUpdate i : initialRules) {
+                if (i.value == null) {
+                    bs.remove(i.key);
+                } else {
+                    bs.put(i.key, i.value);
+                }
+            }
+            for (Map.Entry<Integer, Long> e : initialEnd.entrySet()) {
+                bs.put(APPLIED + e.getKey(), Long.toString(e.getValue()));
+            }
+            cached = null;
+        }
+        if (u.offset < applied(bs, u.partition)) {
+            return; // already part of the state
+        }
+        bs.put(APPLIED + u.partition, Long.toString(u.offset + 1));
+        if (u.key == null || u.key.startsWith("__")) {
+            return;
+        }
+        if (u.value == null) {
+            bs.remove(u.key);
+            LOG.info("rule deleted: {}", u.key);
+        } else {
+            try {
+                if (RuleParser.FX_KEY.equals(u.key)) {
+                    FxTable fx = RuleParser.parseFx(u.value);
+                    LOG.info("FX table version {} applied: {}", fx.version(), fx.currencies());
+                } else {
+                    Rule r = RuleParser.parseRule(u.key, u.value);
+                    LOG.info("rule {} version {} applied (enabled={})", r.name, r.version, r.enabled);
+                }
+                bs.put(u.key, u.value);
+            } catch (RuleParser.InvalidRuleException e) {
+                LOG.warn("alert-rules record {} ignored, the previous version stays in force: {}", u.key, e.getMessage());
+            }
+        }
+        cached = null;
+    }
+
+    // ---- transactions ------------------------------------------------------------------------------
+
+    @Override
+    public void processElement(Txn t, ReadOnlyContext ctx, Collector<OutRecord> out) throws Exception {
+        RuleSet rs = rules(ctx.getBroadcastState(RULES));
+        List<ErrorDetail> errors = new ArrayList<>(1);
+        BigDecimal usd = rs.fx().toUsdExact(t.amount, t.currency);
+        if (usd == null) {
+            errors.add(new ErrorDetail("currency", "fx_rate",
+                    "a currency of the FX table (" + (rs.fx().isEmpty() ? "no FX table loaded" : rs.fx().currencies()) + ")",
+                    t.currency));
+        }
+        byte bit = TxState.bit(t.status);
+        TxState st = lifecycle.get(t.transactionId);
+        if (st == null) {
+            if (bit == TxState.REVERSED) {
+                errors.add(new ErrorDetail("status", "invalid_transition",
+                        "pending, completed or failed as a transaction's first event", "reversed"));
+            }
+        } else if ((st.seen & bit) != 0) {
+            errors.add(new ErrorDetail("status", "duplicate",
+                    "a status not seen before for this transaction (seen: " + TxState.names(st.seen) + ")", t.status));
+            metrics.duplicates.inc();
+        } else if (!TxState.allowed(st.status, bit)) {
+            errors.add(new ErrorDetail("status", "invalid_transition", TxState.allowedAfter(st.status),
+                    TxState.name(st.status) + " -> " + t.status));
+        }
+        long now = wallClock.getAsLong();
+        if (!errors.isEmpty()) {
+            for (ErrorDetail e : errors) {
+                metrics.invalid(e.rule).inc();
+            }
+            ctx.output(Outputs.DEAD_LETTERS, new OutRecord(t.key,
+                    DeadLetters.write(json, errors, null, t.raw, t.srcTopic, t.srcPartition, t.srcOffset,
+                            t.srcTimestamp, now),
+                    t.srcTimestamp));
+            return;
+        }
+        t.amountUsd = FxTable.round(usd);
+        if (st == null) {
+            first(t, usd, bit, rs, ctx, out, now);
+            return;
+        }
+        st.seen |= bit;
+        st.status = bit;
+        if (st.awaiting) {
+            AccountState a = account.value();
+            Pending p = a == null ? null : a.findPending(t.transactionId);
+            if (p != null) {
+                if (p.followers == null) {
+                    p.followers = new ArrayList<>(2);
+                }
+                p.followers.add(t);
+                account.update(a);
+                lifecycle.put(t.transactionId, st);
+                return;
+            }
+            st.awaiting = false; // its first event was decided: state from before a restore
+        }
+        lifecycle.put(t.transactionId, st);
+        emitProcessed(t, st.flagged, out, now);
+    }
+
+    private void first(Txn t, BigDecimal usd, byte bit, RuleSet rs, ReadOnlyContext ctx, Collector<OutRecord> out,
+            long now) throws Exception {
+        AccountState a = account.value();
+        if (a == null) {
+            a = AccountState.fresh();
+        }
+        long seq = a.seq++;
+        a.addTime(t.eventNanos);
+        long wm = ctx.currentWatermark();
+        boolean late = t.eventMillis() <= wm;
+        if (late) {
+            metrics.late.inc();
+        }
+        boolean flagged = false;
+        List<Rule> deferred = null;
+        for (Rule r : rs.enabled()) {
+            String why = switch (r.type) {
+                case Rule.THRESHOLD -> RuleEval.threshold(r, t.amount, t.currency, usd);
+                case Rule.TIME_OF_DAY -> RuleEval.timeOfDay(r, t.eventNanos);
+                case Rule.VELOCITY -> RuleEval.velocity(r, t.accountId,
+                        a.countIn(t.eventNanos - r.windowNanos, t.eventNanos));
+                case Rule.NEW_COUNTRY -> late ? newCountry(r, t, a) : null;
+                default -> null;
+            };
+            if (why != null) {
+                emitAlert(t, r, why, ctx, now);
+                flagged = true;
+            } else if (!late && r.needsEventTimeHistory()) {
+                if (deferred == null) {
+                    deferred = new ArrayList<>(2);
+                }
+                deferred.add(r);
+            }
+        }
+        TxState st = new TxState();
+        st.seen = bit;
+        st.status = bit;
+        st.flagged = flagged;
+        if (late) {
+            a.fold(t.eventNanos, t.locationCountry);
+            emitProcessed(t, flagged, out, now);
+        } else {
+            Pending p = new Pending();
+            p.eventNanos = t.eventNanos;
+            p.seq = seq;
+            p.transactionId = t.transactionId;
+            p.country = t.locationCountry;
+            if (deferred == null) {
+                emitProcessed(t, flagged, out, now);
+            } else {
+                p.txn = t;
+                p.deferred = deferred.toArray(new Rule[0]);
+                p.flagged = flagged;
+                st.awaiting = true;
+            }
+            a.addPending(p);
+            ctx.timerService().registerEventTimeTimer(t.eventMillis());
+        }
+        lifecycle.put(t.transactionId, st);
+        account.update(a);
+    }
+
+    private static String newCountry(Rule r, Txn t, AccountState a) {
+        return RuleEval.newCountry(r, t.accountId, t.locationCountry, t.eventNanos, a.history,
+                a.countries.get(t.locationCountry));
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutRecord> out) throws Exception {
+        AccountState a = account.value();
+        if (a == null) {
+            return;
+        }
+        long now = wallClock.getAsLong();
+        while (!a.pending.isEmpty() && Math.floorDiv(a.pending.get(0).eventNanos, 1_000_000L) <= timestamp) {
+            Pending p = a.pending.remove(0);
+            if (p.txn != null) {
+                Txn t = p.txn;
+                boolean flagged = p.flagged;
+                for (Rule r : p.deferred) {
+                    String why = Rule.VELOCITY.equals(r.type)
+                            ? RuleEval.velocity(r, t.accountId, a.countIn(t.eventNanos - r.windowNanos, t.eventNanos))
+                            : newCountry(r, t, a);
+                    if (why != null) {
+                        emitAlert(t, r, why, ctx, now);
+                        flagged = true;
+                    }
+                }
+                emitProcessed(t, flagged, out, now);
+                if (p.followers != null) {
+                    for (Txn f : p.followers) {
+                        emitProcessed(f, flagged, out, now);
+                    }
+                }
+                TxState st = lifecycle.get(p.transactionId);
+                if (st != null) {
+                    st.flagged = flagged;
+                    st.awaiting = false;
+                    lifecycle.put(p.transactionId, st);
+                }
+            }
+            a.fold(p.eventNanos, p.country);
+        }
+        RuleSet rs = rules(ctx.getBroadcastState(RULES));
+        long wmNanos = timestamp * 1_000_000L;
+        a.dropTimesUpTo(wmNanos - Math.max(rs.maxWindowNanos(), MIN_TIMES_RETENTION_NANOS));
+        a.dropCountriesUpTo(wmNanos - Math.max(rs.maxLookbackNanos(), MIN_COUNTRY_RETENTION_NANOS));
+        account.update(a);
+    }
+
+    private void emitAlert(Txn t, Rule r, String description, ReadOnlyContext ctx, long now) {
+        metrics.alerts(r.name).inc();
+        ctx.output(Outputs.ALERTS, new OutRecord(t.transactionId.getBytes(StandardCharsets.UTF_8),
+                Records.alert(json, t, r, description, now), t.srcTimestamp));
+    }
+
+    private void emitProcessed(Txn t, boolean flagged, Collector<OutRecord> out, long now) {
+        metrics.valid.inc();
+        out.collect(new OutRecord(t.accountId.getBytes(StandardCharsets.UTF_8),
+                Records.processed(json, t, flagged, now), t.srcTimestamp));
+    }
+
+    /** Counters under the operator's metric group "finlake". */
+    static final class Metrics {
+        final MetricGroup group;
+        final Counter valid;
+        final Counter duplicates;
+        final Counter late;
+        private final Map<String, Counter> invalid = new HashMap<>();
+        private final Map<String, Counter> alerts = new HashMap<>();
+
+        Metrics(MetricGroup group) {
+            this.group = group;
+            valid = group.counter("valid");
+            duplicates = group.counter("duplicates");
+            late = group.counter("late_events");
+        }
+
+        Counter invalid(String rule) {
+            return invalid.computeIfAbsent(rule, r -> group.counter("invalid_" + r));
+        }
+
+        Counter alerts(String rule) {
+            return alerts.computeIfAbsent(rule, r -> group.counter("alerts_" + r));
+        }
+    }
+}

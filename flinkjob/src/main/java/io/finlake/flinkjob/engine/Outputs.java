@@ -1,0 +1,14 @@
+package io.finlake.flinkjob.engine;
+
+import io.finlake.flinkjob.model.OutRecord;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.util.OutputTag;
+
+/** Side outputs shared by the operators: the main output of the engine is transactions-processed. */
+public final class Outputs {
+    public static final TypeInformation<OutRecord> OUT_TYPE = TypeInformation.of(OutRecord.class);
+    public static final OutputTag<OutRecord> ALERTS = new OutputTag<>("alerts", OUT_TYPE);
+    public static final OutputTag<OutRecord> DEAD_LETTERS = new OutputTag<>("dead-letter", OUT_TYPE);
+
+    private Outputs() {}
+}
