@@ -56,3 +56,8 @@ compose-down:
 [confirm("Delete finlake's Docker volumes: Kafka data, Flink checkpoints and the whole lake? [y/N]")]
 nuke:
     docker compose down --volumes --remove-orphans
+
+# End-to-end tests of the whole stack with faults (about 10 minutes; needs java 17 and mvn).
+test-e2e: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    FINLAKE_BIN={{bin}} go test -tags "{{tags}} e2e" -count=1 -timeout 25m -v ./e2e/

@@ -1,0 +1,514 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/iceberg-go/table"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/stack"
+	"github.com/finlake/finlake/stack/supervisor"
+)
+
+// pipeline is one `lakectl stack up` in the foreground, on its own data dir
+// and free ports, with the generator left out so each test drives its input.
+type pipeline struct {
+	t      *testing.T
+	root   string
+	bin    string
+	data   string
+	rules  string // the stack's rules file, a copy the test may edit
+	ports  stack.Ports
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startPipeline brings the stack up and registers its graceful stop.
+func startPipeline(t *testing.T) *pipeline {
+	t.Helper()
+	root := repoRoot(t)
+	bin := os.Getenv("FINLAKE_BIN")
+	if bin == "" {
+		bin = filepath.Join(root, "bin", "lakectl")
+	}
+	jar := os.Getenv("FINLAKE_FLINK_JAR")
+	if jar == "" {
+		jar = filepath.Join(root, "flinkjob", "target", "finlake-flinkjob.jar")
+	}
+	for _, f := range []string{bin, jar} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("%s is missing: run `just test-e2e`, which builds bin/lakectl and the Flink jar", f)
+		}
+	}
+	work := t.TempDir()
+	p := &pipeline{t: t, root: root, bin: bin, data: filepath.Join(work, "data"), exited: make(chan struct{})}
+	rulesDir := filepath.Join(work, "config")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(root, "config", "rules.yaml"), filepath.Join(rulesDir, "rules.yaml"))
+	copyFile(t, filepath.Join(root, "config", "fx_rates.yaml"), filepath.Join(rulesDir, "fx_rates.yaml"))
+	p.rules = filepath.Join(rulesDir, "rules.yaml")
+	p.ports = stack.Ports{Kafka: freePort(t), Flink: freePort(t), Flight: freePort(t), Generator: freePort(t),
+		Ingest: freePort(t), FlightHTTP: freePort(t)}
+
+	out, err := os.Create(filepath.Join(work, "stack-up.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, "--data", p.data, "stack", "up", "--skip", "generator",
+		"--kafka-port", strconv.Itoa(p.ports.Kafka), "--flink-port", strconv.Itoa(p.ports.Flink),
+		"--flight-port", strconv.Itoa(p.ports.Flight), "--flight-http-port", strconv.Itoa(p.ports.FlightHTTP),
+		"--ingest-port", strconv.Itoa(p.ports.Ingest), "--generator-port", strconv.Itoa(p.ports.Generator),
+		"--rules", p.rules, "--flink-jar", jar)
+	p.cmd.Dir = root
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	start := time.Now()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); out.Close(); close(p.exited) }()
+	t.Cleanup(func() { p.stop(out.Name()) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	if _, err := stack.WaitPhase(ctx, p.data, p.exited, stack.PhaseUp); err != nil {
+		p.dumpLogs()
+		t.Fatalf("stack did not come up: %v", err)
+	}
+	t.Logf("stack up in %s (data %s)", time.Since(start).Round(time.Second), p.data)
+	return p
+}
+
+// stop is `down`: SIGTERM to the foreground supervisor, which must finish
+// within a minute.
+func (p *pipeline) stop(outFile string) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	start := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		p.t.Logf("stack stopped in %s", time.Since(start).Round(100*time.Millisecond))
+	case <-time.After(75 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		p.t.Errorf("stack did not stop within 75s of SIGTERM")
+	}
+	if p.t.Failed() {
+		p.dumpLogs()
+		if b, err := os.ReadFile(outFile); err == nil {
+			p.t.Logf("stack up output:\n%s", tail(b, 4000))
+		}
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// dumpLogs prints the end of every process log, for a failed run.
+func (p *pipeline) dumpLogs() {
+	names, _ := stack.LogNames(p.data)
+	for _, n := range names {
+		b, err := os.ReadFile(stack.LogPath(p.data, n))
+		if err == nil {
+			p.t.Logf("---- %s.log (tail) ----\n%s", n, tail(b, 3000))
+		}
+	}
+}
+
+func (p *pipeline) brokers() string { return fmt.Sprintf("127.0.0.1:%d", p.ports.Kafka) }
+
+func (p *pipeline) status(name string) supervisor.Status {
+	st, err := stack.ReadState(p.data)
+	if err != nil {
+		p.t.Fatalf("read stack state: %v", err)
+	}
+	for _, s := range st.Processes {
+		if s.Name == name {
+			return s
+		}
+	}
+	p.t.Fatalf("no process %q in the stack state", name)
+	return supervisor.Status{}
+}
+
+// lakectl runs the binary with the stack's environment.
+func (p *pipeline) lakectl(ctx context.Context, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, p.bin, args...)
+	c.Dir = p.root
+	c.Env = append(os.Environ(), "FINLAKE_DATA="+p.data, "FINLAKE_BROKERS="+p.brokers())
+	return c
+}
+
+// killAndAwaitRecovery SIGKILLs the named process (for a wrapper such as
+// `lakectl kafka run`, the JVM under it) and returns how long the supervisor
+// took to have it healthy again.
+func (p *pipeline) killAndAwaitRecovery(name string) time.Duration {
+	p.t.Helper()
+	before := p.status(name)
+	if before.PID == 0 || before.State != supervisor.Running {
+		p.t.Fatalf("%s is %s (pid %d) before the fault", name, before.State, before.PID)
+	}
+	victim := before.PID
+	if jvm := javaDescendant(before.PID); jvm > 0 {
+		victim = jvm
+	}
+	start := time.Now()
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		p.t.Fatalf("SIGKILL %s (pid %d): %v", name, victim, err)
+	}
+	deadline := start.Add(3 * time.Minute)
+	for {
+		st := p.status(name)
+		if st.Restarts > before.Restarts && st.State == supervisor.Running && st.PID != before.PID {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			p.dumpLogs()
+			p.t.Fatalf("%s not healthy again 3 min after SIGKILL: %+v", name, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// javaDescendant finds a java process under pid (Linux /proc), 0 if none.
+func javaDescendant(pid int) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		f := bytes.Fields(stat[i+1:])
+		if len(f) < 2 || string(f[1]) != strconv.Itoa(pid) {
+			continue
+		}
+		if cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(cmd, []byte("java")) {
+			return child
+		}
+	}
+	return 0
+}
+
+// ---- Kafka ----
+
+// drain reads topic from the beginning (read_committed) until no record
+// arrives for idle, calling fn for each.
+func drain(t *testing.T, brokers, topic string, idle time.Duration, fn func(*kgo.Record)) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), idle)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { n++; fn(r) })
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// follower consumes a topic (read_committed) from its start in the
+// background, noting when each record became visible. Starting at the
+// beginning, not the end, leaves no race with records produced right after.
+type follower struct {
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+	recs   chan seen
+}
+
+type seen struct {
+	rec *kgo.Record
+	at  time.Time
+}
+
+func follow(t *testing.T, brokers, topic string) *follower {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &follower{cl: cl, cancel: cancel, done: make(chan struct{}), recs: make(chan seen, 1<<17)}
+	go func() {
+		defer close(f.done)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) { f.recs <- seen{r, now} })
+		}
+	}()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *follower) close() {
+	f.cancel()
+	<-f.done
+	f.cl.Close()
+}
+
+// take returns what arrived so far.
+func (f *follower) take() []seen {
+	var out []seen
+	for {
+		select {
+		case s := <-f.recs:
+			out = append(out, s)
+		default:
+			return out
+		}
+	}
+}
+
+func produce(t *testing.T, brokers, topic string, key, value []byte) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: key, Value: value}).FirstErr(); err != nil {
+		t.Fatalf("produce to %s: %v", topic, err)
+	}
+}
+
+// ---- the lake, read with iceberg-go (independent of the Flight server) ----
+
+func loadTable(t *testing.T, data, name string) *table.Table {
+	t.Helper()
+	ctx := context.Background()
+	cat, closeCat, err := lakehouse.OpenCatalog(ctx, lakehouse.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closeCat() })
+	tbl, err := cat.LoadTable(ctx, lakehouse.Ident(name))
+	if err != nil {
+		t.Fatalf("load lake.%s: %v", name, err)
+	}
+	return tbl
+}
+
+// scanStrings streams the named string columns of the table's current
+// snapshot and calls fn per row.
+func scanStrings(t *testing.T, tbl *table.Table, cols []string, fn func(vals []string)) {
+	t.Helper()
+	if tbl.CurrentSnapshot() == nil {
+		return
+	}
+	_, it, err := tbl.Scan(table.WithSelectedFields(cols...)).ToArrowRecords(context.Background())
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	for rec, err := range it {
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		eachRow(rec, cols, fn)
+		rec.Release()
+	}
+}
+
+func eachRow(rec arrow.RecordBatch, cols []string, fn func(vals []string)) {
+	arrs := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		idx := rec.Schema().FieldIndices(c)
+		if len(idx) == 0 {
+			panic("no column " + c)
+		}
+		arrs[i] = rec.Column(idx[0])
+	}
+	vals := make([]string, len(cols))
+	for r := 0; r < int(rec.NumRows()); r++ {
+		for i, a := range arrs {
+			vals[i] = a.ValueStr(r)
+		}
+		fn(vals)
+	}
+}
+
+// snapshotLatencies gives, for every row added by an append snapshot, the
+// snapshot's commit time minus the generation time gen gives for the row's
+// (transaction_id, status), in milliseconds.
+func snapshotLatencies(t *testing.T, tbl *table.Table, gen map[string]int64) []float64 {
+	t.Helper()
+	ctx := context.Background()
+	snaps := append([]table.Snapshot(nil), tbl.Metadata().Snapshots()...)
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].SequenceNumber < snaps[j].SequenceNumber })
+	seenFiles := map[string]bool{}
+	var out []float64
+	for _, s := range snaps {
+		tasks, err := tbl.Scan(table.WithSnapshotID(s.SnapshotID)).PlanFiles(ctx)
+		if err != nil {
+			t.Fatalf("plan files of snapshot %d: %v", s.SnapshotID, err)
+		}
+		isAppend := s.Summary != nil && s.Summary.Operation == table.OpAppend
+		for _, task := range tasks {
+			path := task.File.FilePath()
+			if seenFiles[path] {
+				continue
+			}
+			seenFiles[path] = true
+			if !isAppend {
+				continue // compaction rewrites rows that were stored earlier
+			}
+			readParquet(t, strings.TrimPrefix(path, "file://"), []string{"transaction_id", "status"}, func(v []string) {
+				if g, ok := gen[v[0]+"/"+v[1]]; ok {
+					out = append(out, float64(s.TimestampMs-g))
+				}
+			})
+		}
+	}
+	return out
+}
+
+func readParquet(t *testing.T, path string, cols []string, fn func([]string)) {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		eachRow(rr.RecordBatch(), cols, fn)
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+}
+
+// ---- figures ----
+
+func percentiles(ms []float64) string {
+	if len(ms) == 0 {
+		return "no samples"
+	}
+	s := append([]float64(nil), ms...)
+	sort.Float64s(s)
+	q := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return fmt.Sprintf("n=%d p50=%.0fms p95=%.0fms p99=%.0fms max=%.0fms", len(s), q(0.50), q(0.95), q(0.99), s[len(s)-1])
+}
+
+// readLines reads a JSON-lines file as raw lines.
+func readLines(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("parse %q: %v", tail(b, 300), err)
+	}
+}
+
