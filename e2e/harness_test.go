@@ -511,4 +511,3 @@ func mustJSON(t *testing.T, b []byte, v any) {
 		t.Fatalf("parse %q: %v", tail(b, 300), err)
 	}
 }
-
