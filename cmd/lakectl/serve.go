@@ -1,0 +1,163 @@
+//go:build duckdb_arrow
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/finlake/finlake/flight"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "serve",
+		Usage: "serve the lake over Arrow Flight SQL (DuckDB over Iceberg snapshots, with time travel)",
+		Description: `Answers read-only SQL over the Iceberg tables of the lake namespace for ADBC clients
+(Jupyter, pandas, polars, lakectl query). Tables are lake.transactions or transactions; time travel
+per table with FOR TIMESTAMP AS OF TIMESTAMP '...' or FOR VERSION AS OF <snapshot id>, or for a whole
+query with the x-finlake-as-of call header; metadata tables "transactions$snapshots",
+"transactions$history" and "transactions$files". The one admin statement is
+ALTER TABLE lake.<table> ADD COLUMN <name> <type> [COMMENT '...'].
+
+Without credentials the server accepts everyone who can reach it (it listens on 127.0.0.1 by
+default) and takes admin statements from loopback clients only. With --reader-token/--admin-token
+or --basic-auth-file every call must authenticate.
+
+Examples:
+  lakectl serve
+  lakectl serve --listen 0.0.0.0:32010 --tls-cert cert.pem --tls-key key.pem \
+      --reader-token "$READER" --admin-token "$ADMIN"
+  FINLAKE_READER_TOKEN=... lakectl serve --query-timeout 2m --max-result-bytes 2GiB
+
+  python: adbc_driver_flightsql.dbapi.connect("grpc://127.0.0.1:32010")`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:32010", Sources: cli.EnvVars("FINLAKE_FLIGHT_LISTEN"),
+				Usage: "Flight SQL address (host:port; port 0 picks a free one)"},
+			&cli.StringFlag{Name: "http", Value: "127.0.0.1:8093", Sources: cli.EnvVars("FINLAKE_FLIGHT_HTTP"),
+				Usage: "address of /healthz, /readyz, /metrics and /status (empty: off)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate: serve grpc+tls"},
+			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert"},
+			&cli.StringFlag{Name: "reader-token", Sources: cli.EnvVars("FINLAKE_READER_TOKEN"),
+				Usage: "bearer token for read queries (prefer the env variable: flags show in ps)"},
+			&cli.StringFlag{Name: "admin-token", Sources: cli.EnvVars("FINLAKE_ADMIN_TOKEN"),
+				Usage: "bearer token for read queries and ALTER TABLE ... ADD COLUMN"},
+			&cli.StringFlag{Name: "basic-auth-file", Sources: cli.EnvVars("FINLAKE_BASIC_AUTH_FILE"),
+				Usage: "file of user:password[:admin] lines for username/password logins"},
+			&cli.DurationFlag{Name: "query-timeout", Value: 5 * time.Minute, Usage: "stop a query (planning and streaming) after this long; 0: never"},
+			&cli.StringFlag{Name: "max-result-bytes", Value: "4GiB", Usage: "largest result a query may stream (Arrow bytes; 0: unlimited)"},
+			&cli.Int64Flag{Name: "max-result-rows", Value: 0, Usage: "most rows a query may stream (0: unlimited)"},
+			&cli.StringFlag{Name: "memory-limit", Value: "2GB", Sources: cli.EnvVars("FINLAKE_DUCKDB_MEMORY"),
+				Usage: "DuckDB memory limit (it spills to a temp directory beyond it)"},
+			&cli.IntFlag{Name: "threads", Usage: "DuckDB threads (0: one per core)"},
+			&cli.StringFlag{Name: "ready-file", Usage: "write the Flight SQL address to this file once serving (for scripts and tests)"},
+		},
+		Action: runServe,
+	})
+}
+
+func runServe(ctx context.Context, cmd *cli.Command) error {
+	maxBytes, err := parseBytes(cmd.String("max-result-bytes"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("--max-result-bytes: %v", err), 2)
+	}
+	auth := &flight.Auth{ReaderToken: cmd.String("reader-token"), AdminToken: cmd.String("admin-token")}
+	if f := cmd.String("basic-auth-file"); f != "" {
+		users, err := readBasicAuthFile(f)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("--basic-auth-file: %v", err), 2)
+		}
+		auth.Users = users
+	}
+	cfg := flight.Config{
+		Lake:        lakeConfig(cmd),
+		Listen:      cmd.String("listen"),
+		HTTP:        cmd.String("http"),
+		TLSCert:     cmd.String("tls-cert"),
+		TLSKey:      cmd.String("tls-key"),
+		Auth:        auth,
+		MemoryLimit: cmd.String("memory-limit"),
+		Threads:     int(cmd.Int("threads")),
+		Options: flight.Options{
+			QueryTimeout:   cmd.Duration("query-timeout"),
+			MaxResultBytes: maxBytes,
+			MaxResultRows:  cmd.Int64("max-result-rows"),
+		},
+	}
+	r, err := flight.Start(ctx, cfg)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("serve: %v", err), 1)
+	}
+	defer r.Stop()
+	if f := cmd.String("ready-file"); f != "" {
+		tmp := f + ".tmp"
+		if err := os.WriteFile(tmp, []byte(r.Addr()+"\n"), 0o644); err != nil {
+			return cli.Exit(fmt.Sprintf("--ready-file: %v", err), 1)
+		}
+		if err := os.Rename(tmp, f); err != nil {
+			return cli.Exit(fmt.Sprintf("--ready-file: %v", err), 1)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// readBasicAuthFile reads user:password[:admin|reader] lines; # starts a comment.
+func readBasicAuthFile(path string) ([]flight.BasicUser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var users []flight.BasicUser
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return nil, fmt.Errorf("%s:%d: want user:password[:admin]", path, n)
+		}
+		u := flight.BasicUser{User: parts[0], Password: parts[1], Role: flight.RoleReader}
+		if len(parts) == 3 {
+			switch parts[2] {
+			case "admin":
+				u.Role = flight.RoleAdmin
+			case "reader", "":
+			default:
+				return nil, fmt.Errorf("%s:%d: role %q is neither admin nor reader", path, n, parts[2])
+			}
+		}
+		users = append(users, u)
+	}
+	return users, sc.Err()
+}
+
+// parseBytes reads 0, 123, 512MiB, 4GiB, 2GB.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	var n float64
+	if _, err := fmt.Sscanf(s, "%g", &n); err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size like 512MiB or 4GiB", s)
+	}
+	return int64(n * float64(mult)), nil
+}
