@@ -187,6 +187,9 @@ func Text(a arrow.Array, i int) string {
 		return v.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano)
 	case *array.Date32:
 		return v.Value(i).FormattedString()
+	case *array.Decimal128:
+		// With its scale: 100.00 stays 100.00, as stored.
+		return v.Value(i).ToString(v.DataType().(*arrow.Decimal128Type).Scale)
 	case *array.Float64:
 		return strconv.FormatFloat(v.Value(i), 'f', -1, 64)
 	case *array.Float32:
@@ -203,8 +206,10 @@ func JSONValue(a arrow.Array, i int) string {
 	}
 	switch v := a.(type) {
 	case *array.Int8, *array.Int16, *array.Int32, *array.Int64, *array.Uint8, *array.Uint16, *array.Uint32, *array.Uint64,
-		*array.Decimal128, *array.Decimal256:
+		*array.Decimal256:
 		return a.ValueStr(i)
+	case *array.Decimal128:
+		return Text(a, i)
 	case *array.Float64, *array.Float32:
 		s := Text(a, i)
 		if _, err := strconv.ParseFloat(s, 64); err != nil || s == "NaN" || s == "+Inf" || s == "-Inf" {

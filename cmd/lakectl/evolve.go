@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/finlake/finlake/analyses"
+	"github.com/finlake/finlake/flight/sqlrewrite"
 	"github.com/finlake/finlake/flightclient"
 	"github.com/finlake/finlake/termout"
 )
@@ -63,12 +64,18 @@ Examples:
 				if !identRE.MatchString(col) {
 					return badInput("column %q: letters, digits and _, not starting with a digit", col)
 				}
-				if !regexp.MustCompile(`^[A-Za-z]+(\(\s*[0-9]+\s*(,\s*[0-9]+\s*)?\))?$`).MatchString(typ) {
-					return badInput("type %q: write a type such as double, string, timestamptz or decimal(18,2)", typ)
-				}
 				sql := fmt.Sprintf("ALTER TABLE lake.%s ADD COLUMN %s %s", table, col, typ)
 				if c := cmd.String("comment"); c != "" {
 					sql += " COMMENT " + analyses.QuoteString(c)
+				}
+				// The server's own parser: a bad type is reported here, before
+				// any connection, with the same list of types the server takes.
+				toks, err := sqlrewrite.Tokenize(sql)
+				if err == nil {
+					_, err = sqlrewrite.ParseAddColumn(toks, "lake")
+				}
+				if err != nil {
+					return badInput("%v", err)
 				}
 				cfg, err := flightConfig(cmd)
 				if err != nil {
