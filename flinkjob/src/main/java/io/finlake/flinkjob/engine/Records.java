@@ -15,7 +15,8 @@ import java.time.LocalDate;
 /** The JSON of the enriched transaction and of the alert. */
 final class Records {
     private static final ObjectMapper MAPPER =
-            JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
+            JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES).build();
 
     private Records() {}
 

@@ -1,7 +1,9 @@
 package io.finlake.flinkjob.model;
 
 /** One record of alert-rules: key rule_name (or _fx_rates), value JSON, null value = tombstone. */
-public class RuleUpdate {
+public class RuleUpdate implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     public String key;
     public String value;
     public int partition;
