@@ -29,6 +29,7 @@ lint:
 
 # Build lakectl and the Flink jar, run the pipeline without Docker (Ctrl-C stops; `just dev --detach` backgrounds).
 dev *ARGS: build
+    {{bin}} kafka fetch >/dev/null
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     {{bin}} stack up {{ARGS}}
 
