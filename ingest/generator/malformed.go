@@ -1,7 +1,5 @@
 package generator
 
-import "strings"
-
 // Malformed record kinds: each is invalid for exactly one of the validator's
 // checks in ARCHITECTURE.md.
 const (
@@ -19,7 +17,7 @@ const (
 )
 
 // MalformedKinds lists every malformed kind, drawn with equal probability.
-var MalformedKinds = []string{MissingField, NullField, ZeroAmount, BadCurrency, BadEnum, BadUUID,
+var MalformedKinds = [...]string{MissingField, NullField, ZeroAmount, BadCurrency, BadEnum, BadUUID,
 	BadTimestamp, FutureTimestamp, NonJSON, InvalidTransition, Duplicate}
 
 // FutureYears is how far ahead future_timestamp records lie on the event
@@ -184,14 +182,4 @@ func (g *Generator) invalidTransition(dst []byte, at int64) Record {
 	}
 	return Record{Key: g.enc.accounts[ev.Account].key, Value: g.enc.appendEvent(dst, &ev), Kind: InvalidTransition,
 		Label: &Label{Label: "malformed", Kind: InvalidTransition, TransactionID: UUIDString(ev.TxID)}}
-}
-
-// IsMalformedKind reports whether s names a malformed kind.
-func IsMalformedKind(s string) bool {
-	for _, k := range MalformedKinds {
-		if strings.EqualFold(k, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -14,7 +14,7 @@ type Stats struct {
 	Errors    atomic.Int64 // records the sink failed to deliver
 	Valid     atomic.Int64
 	EventMS   atomic.Int64 // event clock of the latest record, Unix ms
-	malformed [11]atomic.Int64
+	malformed [len(MalformedKinds)]atomic.Int64
 	scenarios [numScenarios]atomic.Int64
 }
 
