@@ -66,7 +66,7 @@ def flight_uri(tmp_path_factory):
     log = data / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [lakectl(), "--data", str(data), "serve", "--addr", f"127.0.0.1:{port}", "--http", f"127.0.0.1:{http}"],
+            [lakectl(), "--data", str(data), "serve", "--listen", f"127.0.0.1:{port}", "--http", f"127.0.0.1:{http}"],
             stdout=out, stderr=subprocess.STDOUT,
         )
     try:
