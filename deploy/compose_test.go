@@ -765,8 +765,8 @@ func sameArgs(got, want []string, own map[string]string) bool {
 
 // composeOnlyEnv are variables only the containers need, with the reason.
 var composeOnlyEnv = map[string]string{
-	"GOMEMLIMIT":            "the Go runtime does not see the container's memory limit",
-	"FINLAKE_ADMIN_TOKEN":   "Jupyter reaches flight from another container, not from loopback, so ALTER TABLE needs the admin token",
+	"GOMEMLIMIT":          "the Go runtime does not see the container's memory limit",
+	"FINLAKE_ADMIN_TOKEN": "Jupyter reaches flight from another container, not from loopback, so ALTER TABLE needs the admin token",
 }
 
 func TestServicesRunWhatJustDevRuns(t *testing.T) {
