@@ -378,6 +378,8 @@ func (b *Broker) launch(ctx context.Context) error {
 	}
 	fmt.Fprintf(out, "\n=== kafkalocal: starting broker at %s on %s\n", time.Now().Format(time.RFC3339), b.Bootstrap())
 	args := b.jvmArgs(b.opts.HeapMB)
+	cdsArgs, dumpTo := b.cdsArgs()
+	args = append(args, cdsArgs...)
 	if b.opts.QuickStart {
 		args = append(args, "-XX:TieredStopAtLevel=1")
 	}
@@ -404,6 +406,7 @@ func (b *Broker) launch(ctx context.Context) error {
 	go func() {
 		_ = cmd.Wait()
 		out.Close()
+		b.keepCDSArchive(cmd, dumpTo)
 		close(done)
 	}()
 	if err := b.waitReady(ctx, done); err != nil {

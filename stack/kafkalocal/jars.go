@@ -104,6 +104,9 @@ func fetchJars(ctx context.Context, root, libs string) error {
 		return fmt.Errorf("kafkalocal: write %s: %w", pomPath, err)
 	}
 	tmp, err := os.MkdirTemp(root, "libs.tmp-")
+	if err == nil {
+		err = os.Chmod(tmp, 0o755) // MkdirTemp makes it private; the jars are not secret
+	}
 	if err != nil {
 		return fmt.Errorf("kafkalocal: temp dir for jars: %w", err)
 	}

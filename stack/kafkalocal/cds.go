@@ -1,0 +1,65 @@
+package kafkalocal
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// Class data sharing: a broker JVM spends most of its start loading and
+// verifying some ten thousand classes. The first broker that stops
+// gracefully dumps the classes it loaded into a dynamic CDS archive next to
+// the jars; later brokers map that archive and serve in about half the time.
+// The JVM checks the archive against its own build and the classpath and
+// silently ignores one that does not match, so a stale archive costs only the
+// speed-up. FINLAKE_KAFKA_CDS=0 turns this off.
+
+// cdsArgs returns the JVM flags for this start and, when this JVM is to
+// write the archive, the temp file it dumps to.
+func (b *Broker) cdsArgs() (args []string, dumpTo string) {
+	if os.Getenv("FINLAKE_KAFKA_CDS") == "0" {
+		return nil, ""
+	}
+	archive := b.cdsArchive()
+	// Warnings about classes CDS cannot store would fill the broker output.
+	quiet := "-Xlog:cds*=off,cds+dynamic*=off"
+	if st, err := os.Stat(archive); err == nil && st.Size() > 0 {
+		return []string{quiet, "-XX:SharedArchiveFile=" + archive}, ""
+	}
+	dumpTo = fmt.Sprintf("%s.%d.tmp", archive, os.Getpid())
+	return []string{quiet, "-XX:ArchiveClassesAtExit=" + dumpTo}, dumpTo
+}
+
+// cdsArchive is per JDK, since an archive only fits the JVM that wrote it.
+func (b *Broker) cdsArchive() string {
+	java := b.java
+	if p, err := filepath.EvalSymlinks(java); err == nil {
+		java = p
+	}
+	key := java
+	if st, err := os.Stat(java); err == nil {
+		key = fmt.Sprintf("%s|%d|%d", java, st.Size(), st.ModTime().UnixNano())
+	}
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(filepath.Dir(LibsDir(b.opts.CacheDir)), fmt.Sprintf("broker-%x.jsa", sum[:6]))
+}
+
+// keepCDSArchive moves a dumped archive into place after the JVM exited on
+// its own (SIGTERM included: Java exits through its shutdown path). A
+// SIGKILLed JVM may have left a partial file, which is dropped.
+func (b *Broker) keepCDSArchive(cmd *exec.Cmd, dumpTo string) {
+	if dumpTo == "" {
+		return
+	}
+	defer os.Remove(dumpTo)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return
+	}
+	if st, err := os.Stat(dumpTo); err != nil || st.Size() == 0 {
+		return
+	}
+	_ = os.Rename(dumpTo, b.cdsArchive())
+}
