@@ -206,7 +206,24 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		if err := srv.Start(ctx, httpAddr); err != nil {
 			return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 1)
 		}
-		srv.SetReady(true, "")
+		if ks, ok := sink.(*generator.KafkaSink); ok {
+			// Ready once the broker answers: a healthcheck then means records flow.
+			srv.SetReady(false, "waiting for Kafka at "+cmd.String("brokers"))
+			go func() {
+				for ctx.Err() == nil {
+					pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					err := ks.Client().Ping(pctx)
+					cancel()
+					if err == nil {
+						srv.SetReady(true, "")
+						return
+					}
+					time.Sleep(time.Second)
+				}
+			}()
+		} else {
+			srv.SetReady(true, "")
+		}
 	}
 
 	opts := generator.RunOptions{Gen: gen, Sink: sink, Stats: stats, Pacer: pacer, Live: mode == "live",
