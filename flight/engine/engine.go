@@ -451,8 +451,11 @@ func (s *Stmt) Stream(ctx context.Context, lim Limits, emit func(arrow.RecordBat
 	return b.flush()
 }
 
-// batcher merges DuckDB's 2048-row chunks into batches of a useful size: many
-// tiny messages cost more on the wire and in clients than one copy here.
+// batcher sizes the batches sent to clients. DuckDB produces chunks of at
+// most 2048 rows: for wide rows such a chunk is already a good message and
+// goes out as is (no copy), narrow ones are merged (one copy) until they are
+// worth a message. The first chunk always goes out at once, so the client
+// sees data as soon as DuckDB has some. No batch exceeds Limits.BatchBytes.
 type batcher struct {
 	schema *arrow.Schema
 	lim    Limits
@@ -460,7 +463,11 @@ type batcher struct {
 	recs   []arrow.RecordBatch
 	rows   int64
 	bytes  int64
+	sent   bool
 }
+
+// mergeTarget is the size at which merged small chunks are sent.
+const mergeTarget = 1 << 20
 
 func (b *batcher) add(rec arrow.RecordBatch) error {
 	size := util.TotalRecordSize(rec)
@@ -468,13 +475,26 @@ func (b *batcher) add(rec arrow.RecordBatch) error {
 		// One chunk of very wide rows: split it so no message outgrows the
 		// client's limit.
 		half := rec.NumRows() / 2
-		lo, hi := rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())
+		lo, err := compact(b.schema, rec, 0, half)
+		if err != nil {
+			rec.Release()
+			return err
+		}
+		hi, err := compact(b.schema, rec, half, rec.NumRows())
 		rec.Release()
+		if err != nil {
+			lo.Release()
+			return err
+		}
 		if err := b.add(lo); err != nil {
 			hi.Release()
 			return err
 		}
 		return b.add(hi)
+	}
+	if len(b.recs) == 0 && (!b.sent || size >= mergeTarget/4) {
+		b.sent = true
+		return b.emit(rec)
 	}
 	if b.bytes+size > b.lim.BatchBytes || b.rows+rec.NumRows() > int64(b.lim.BatchRows) {
 		if err := b.flush(); err != nil {
@@ -485,7 +505,33 @@ func (b *batcher) add(rec arrow.RecordBatch) error {
 	b.recs = append(b.recs, rec)
 	b.rows += rec.NumRows()
 	b.bytes += size
+	if b.bytes >= mergeTarget {
+		return b.flush()
+	}
 	return nil
+}
+
+// compact copies rows [i, j) of rec into fresh buffers: a slice would still
+// carry (and send) its parent's whole buffers.
+func compact(schema *arrow.Schema, rec arrow.RecordBatch, i, j int64) (arrow.RecordBatch, error) {
+	sl := rec.NewSlice(i, j)
+	defer sl.Release()
+	cols := make([]arrow.Array, sl.NumCols())
+	for c := range cols {
+		col, err := array.Concatenate([]arrow.Array{sl.Column(c)}, memory.DefaultAllocator)
+		if err != nil {
+			for _, x := range cols[:c] {
+				x.Release()
+			}
+			return nil, fmt.Errorf("%w: split batch: %v", ErrExecution, err)
+		}
+		cols[c] = col
+	}
+	out := array.NewRecordBatch(schema, cols, j-i)
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
 }
 
 func (b *batcher) flush() error {
