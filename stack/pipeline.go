@@ -221,7 +221,7 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 		},
 		{
 			Name: Serve, Command: c.Bin,
-			Args: []string{"serve", "--addr", addr(c.Ports.Flight), "--http", addr(c.Ports.FlightHTTP)}, Env: env,
+			Args: []string{"serve", "--listen", addr(c.Ports.Flight), "--http", addr(c.Ports.FlightHTTP), "--memory-limit", "1GB"}, Env: env,
 			DependsOn: []string{Ingest},
 			Health:    supervisor.Check{HTTP: readyz(c.Ports.FlightHTTP), Timeout: 2 * time.Minute},
 		},
