@@ -46,7 +46,8 @@ type rowBuilder struct {
 	rb       *array.RecordBuilder
 	cols     []column
 	byName   map[string]int
-	slots    []json.RawMessage
+	slots    [][]byte
+	nested   []nestedObj
 	metaCols [3]int // kafka_partition, kafka_offset, kafka_timestamp; -1 if absent
 	rows     int
 	badValue func(col string)
@@ -70,7 +71,7 @@ func newRowBuilder(sc *iceberg.Schema, mem memory.Allocator, badValue func(col s
 		badValue: badValue,
 		metaCols: [3]int{-1, -1, -1},
 	}
-	b.slots = make([]json.RawMessage, len(asc.Fields()))
+	b.slots = make([][]byte, len(asc.Fields()))
 	for i, fld := range asc.Fields() {
 		col, err := makeColumn(fld, b.rb.Field(i))
 		if err != nil {
@@ -96,45 +97,45 @@ func (b *rowBuilder) release() { b.rb.Release() }
 // add appends one record; it returns how many of its fields the table has no
 // column for.
 func (b *rowBuilder) add(value []byte, meta KafkaMeta) (unknown int, err error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(value, &top); err != nil || top == nil {
-		return 0, errNotObject
-	}
 	clear(b.slots)
-	var nested []string
-	for k, v := range top {
-		if i, ok := b.byName[k]; ok && !b.isMeta(i) {
+	b.nested = b.nested[:0]
+	err = scanObject(value, func(k, v []byte) error {
+		if i, ok := b.byName[string(k)]; ok && !b.isMeta(i) {
 			b.slots[i] = v
-			continue
+			return nil
 		}
 		if len(v) > 0 && v[0] == '{' {
-			nested = append(nested, k)
-			continue
+			b.nested = append(b.nested, nestedObj{key: k, val: v})
+			return nil
 		}
 		unknown++
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errNotObject, err)
 	}
-	for _, k := range nested {
-		var sub map[string]json.RawMessage
-		if err := json.Unmarshal(top[k], &sub); err != nil {
-			unknown++
-			continue
-		}
-		for sk, sv := range sub {
-			if i, ok := b.byName[k+"_"+sk]; ok && !b.isMeta(i) {
+	for _, n := range b.nested {
+		prefix := string(n.key) + "_"
+		err := scanObject(n.val, func(sk, sv []byte) error {
+			if i, ok := b.byName[prefix+string(sk)]; ok && !b.isMeta(i) {
 				if b.slots[i] == nil {
 					b.slots[i] = sv
 				}
-				continue
+				return nil
 			}
-			if i, ok := b.byName[sk]; ok && !b.isMeta(i) {
+			if i, ok := b.byName[string(sk)]; ok && !b.isMeta(i) {
 				// The same fact at the top level (transaction_id, account_id)
 				// wins and is no unknown field.
 				if b.slots[i] == nil {
 					b.slots[i] = sv
 				}
-				continue
+				return nil
 			}
 			unknown++
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", errNotObject, err)
 		}
 	}
 	for i, c := range b.cols {
@@ -165,6 +166,8 @@ func (b *rowBuilder) add(value []byte, meta KafkaMeta) (unknown int, err error) 
 	b.rows++
 	return unknown, nil
 }
+
+type nestedObj struct{ key, val []byte }
 
 func (b *rowBuilder) isMeta(i int) bool {
 	return i == b.metaCols[0] || i == b.metaCols[1] || i == b.metaCols[2]

@@ -79,7 +79,7 @@ func commitRecords(t *testing.T, w *tableWriter, from, n int, base lakehouse.Off
 	}
 	next := base.Clone()
 	next[0] = int64(from + n)
-	if err := w.commit(ctx, b, files, base, next); err != nil {
+	if _, err := w.commit(ctx, b, files, base, next); err != nil {
 		t.Fatal(err)
 	}
 	b.release()
@@ -189,11 +189,11 @@ func TestRetriedCommitOfAnAlreadyCommittedBatchWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := lakehouse.Offsets{0: 50}
-	if err := w.commit(ctx, b, files, base, next); err != nil {
+	if _, err := w.commit(ctx, b, files, base, next); err != nil {
 		t.Fatal(err)
 	}
 	// The same batch again, as after a commit whose reply was lost.
-	if err := w.commit(ctx, b, files, base, next); err != nil {
+	if _, err := w.commit(ctx, b, files, base, next); err != nil {
 		t.Fatalf("second commit of the same batch: %v", err)
 	}
 	b.release()
@@ -206,7 +206,7 @@ func TestRetriedCommitOfAnAlreadyCommittedBatchWritesNothing(t *testing.T) {
 	b2, _ := w.newBatch(ctx, tbl)
 	_ = b2.add(&kgo.Record{Partition: 0, Offset: 55, Timestamp: time.Now(), Value: txJSON(55)})
 	files2, _ := b2.finish()
-	if err := w.commit(ctx, b2, files2, lakehouse.Offsets{0: 20}, lakehouse.Offsets{0: 60}); err == nil {
+	if _, err := w.commit(ctx, b2, files2, lakehouse.Offsets{0: 20}, lakehouse.Offsets{0: 60}); err == nil {
 		t.Fatal("a stale batch must not commit")
 	}
 	b2.abort()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -66,6 +67,8 @@ type tableWriter struct {
 	// this writer inside the service.
 	maintainDue func() bool
 	maintain    func(ctx context.Context) error
+
+	groupBusy atomic.Bool
 
 	mu sync.Mutex
 	st writerStatus
@@ -265,10 +268,12 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 			if err := w.maintain(ctx); err != nil && ctx.Err() == nil {
 				w.log.Warn("scheduled maintenance failed; ingest goes on", "table", w.cfg.Table, "err", err)
 			}
+			tbl = nil
 		}
-		tbl, err := w.cat.LoadTable(ctx, w.ident())
-		if err != nil {
-			return fmt.Errorf("load table %s: %w", w.cfg.Table, err)
+		if tbl == nil {
+			if tbl, err = w.cat.LoadTable(ctx, w.ident()); err != nil {
+				return fmt.Errorf("load table %s: %w", w.cfg.Table, err)
+			}
 		}
 		b, err := w.newBatch(ctx, tbl)
 		if err != nil {
@@ -282,16 +287,23 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 			b.abort()
 			continue
 		}
+		filled := time.Now()
 		files, err := b.finish()
 		if err != nil {
 			b.abort()
 			return fmt.Errorf("write data files for %s: %w", w.cfg.Table, err)
 		}
+		written := time.Now()
 		next := consumed.Clone()
-		if err := w.commit(ctx, b, files, committed, next); err != nil {
+		// The committed table (with any schema change that landed before
+		// it) shapes the next batch; nil means load it afresh.
+		if tbl, err = w.commit(ctx, b, files, committed, next); err != nil {
 			b.abort()
 			return err
 		}
+		w.log.Debug("batch committed", "table", w.cfg.Table, "rows", b.rows, "files", len(files),
+			"fill_ms", filled.Sub(b.startedAt).Milliseconds(), "write_ms", written.Sub(filled).Milliseconds(),
+			"commit_ms", time.Since(written).Milliseconds())
 		b.release()
 		committed = next
 		w.commitGroupOffsets(ctx, cl, committed)
@@ -344,9 +356,7 @@ func (w *tableWriter) fill(ctx context.Context, cl *kgo.Client, b *batch, consum
 				w.observeLSO(fp.Partition, fp.LastStableOffset, consumed[fp.Partition])
 			}
 		})
-		if polled > 0 {
-			w.m.consumed.WithLabelValues(w.cfg.Table).Add(float64(polled))
-		}
+		b.flushCounts()
 		if err := w.guard.CriticalError(); err != nil {
 			return err
 		}
@@ -376,7 +386,7 @@ func (w *tableWriter) observeLSO(p int32, lso, next int64) {
 // commit makes the batch's files visible together with the offsets that
 // follow it. A lost race (a concurrent schema change, maintenance) reloads
 // the table and tries again; the offsets decide what a retry means.
-func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.DataFile, base, next lakehouse.Offsets) error {
+func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.DataFile, base, next lakehouse.Offsets) (*table.Table, error) {
 	props := iceberg.Properties{
 		lakehouse.OffsetsProperty(w.cfg.Topic): next.Encode(),
 		propSession:                            w.session,
@@ -391,12 +401,12 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 				"attempt", attempt, "err", lastErr, "retry_in", wait.String())
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil, ctx.Err()
 			case <-time.After(wait):
 			}
 		}
 		if err := w.guard.CriticalError(); err != nil {
-			return err
+			return nil, err
 		}
 		tbl, err := w.cat.LoadTable(ctx, w.ident())
 		if err != nil {
@@ -405,7 +415,7 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 		}
 		cur, _, err := lakehouse.LatestOffsets(tbl, w.cfg.Topic)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !cur.Equal(base) {
 			if cur.Covers(next) {
@@ -414,30 +424,30 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 				w.m.dropped.WithLabelValues(w.cfg.Table).Inc()
 				w.log.Warn("batch already committed by an earlier attempt; dropping it", "table", w.cfg.Table, "offsets", next.Encode())
 				w.committed(b, files, tbl.CurrentSnapshot().SnapshotID, attempt)
-				return nil
+				return tbl, nil
 			}
-			return fmt.Errorf("%w: batch starts at %s, table now at %s", errOffsetsMoved, base.Encode(), cur.Encode())
+			return nil, fmt.Errorf("%w: batch starts at %s, table now at %s", errOffsetsMoved, base.Encode(), cur.Encode())
 		}
 		b.attempted = true
 		txn := tbl.NewTransaction()
 		if err := txn.AssertRefSnapshotID(table.MainBranch); err != nil {
-			return fmt.Errorf("pin snapshot: %w", err)
+			return nil, fmt.Errorf("pin snapshot: %w", err)
 		}
 		if err := txn.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck()); err != nil {
-			return fmt.Errorf("stage data files: %w", err)
+			return nil, fmt.Errorf("stage data files: %w", err)
 		}
 		newTbl, err := txn.Commit(ctx)
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 			continue
 		}
 		w.committed(b, files, newTbl.CurrentSnapshot().SnapshotID, attempt)
-		return nil
+		return newTbl, nil
 	}
-	return fmt.Errorf("commit %s after %d attempts: %w", w.cfg.Table, w.cfg.CommitRetries+1, lastErr)
+	return nil, fmt.Errorf("commit %s after %d attempts: %w", w.cfg.Table, w.cfg.CommitRetries+1, lastErr)
 }
 
 func (w *tableWriter) committed(b *batch, files []iceberg.DataFile, snapID int64, retries int) {
@@ -478,27 +488,37 @@ func (w *tableWriter) commitGroupOffsets(ctx context.Context, cl *kgo.Client, co
 	if w.cfg.Group == "" {
 		return
 	}
+	// Off the hot path: a slow group coordinator must not slow ingest; when
+	// one mirror is still in flight this one is skipped, the next carries
+	// newer offsets anyway.
+	if !w.groupBusy.CompareAndSwap(false, true) {
+		return
+	}
 	var os kadm.Offsets
 	for p, o := range committed {
 		os.AddOffset(w.cfg.Topic, p, o, -1)
 	}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := kadm.NewClient(cl).CommitAllOffsets(cctx, w.cfg.Group, os); err != nil && ctx.Err() == nil {
-		w.log.Debug("consumer group offset commit failed (lag monitoring only)", "group", w.cfg.Group, "err", err)
-	}
+	go func() {
+		defer w.groupBusy.Store(false)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := kadm.NewClient(cl).CommitAllOffsets(cctx, w.cfg.Group, os); err != nil && ctx.Err() == nil {
+			w.log.Debug("consumer group offset commit failed (lag monitoring only)", "group", w.cfg.Group, "err", err)
+		}
+	}()
 }
 
 // batch is the one batch a writer holds: rows go into Arrow builders and,
 // every ChunkRows, on to the Parquet writer goroutine, so memory stays at a
 // chunk or two whatever the commit size.
 type batch struct {
-	w       *tableWriter
-	tbl     *table.Table
-	rb      *rowBuilder
-	rows    int
-	firstAt time.Time
-	kafkaTs []int64
+	w         *tableWriter
+	tbl       *table.Table
+	rb        *rowBuilder
+	rows      int
+	startedAt time.Time
+	firstAt   time.Time
+	kafkaTs   []int64
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -510,6 +530,7 @@ type batch struct {
 	err       error
 	committed bool
 	attempted bool // a commit was tried: its outcome may be unknown
+	pending   tableCounts
 }
 
 func (w *tableWriter) newBatch(ctx context.Context, tbl *table.Table) (*batch, error) {
@@ -520,20 +541,17 @@ func (w *tableWriter) newBatch(ctx context.Context, tbl *table.Table) (*batch, e
 		return nil, fmt.Errorf("table %s: %w", w.cfg.Table, err)
 	}
 	bctx, cancel := context.WithCancel(ctx)
-	return &batch{w: w, tbl: tbl, rb: rb, ctx: bctx, cancel: cancel}, nil
+	return &batch{w: w, tbl: tbl, rb: rb, ctx: bctx, cancel: cancel, startedAt: time.Now()}, nil
 }
 
 func (b *batch) add(r *kgo.Record) error {
+	b.pending.Consumed++
 	unknown, err := b.rb.add(r.Value, KafkaMeta{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp})
 	if err != nil {
-		b.w.m.invalid.WithLabelValues(b.w.cfg.Table).Inc()
-		b.w.win.consumed(b.w.cfg.Table, 1, 1, 0)
+		b.pending.Invalid++
 		return err
 	}
-	if unknown > 0 {
-		b.w.m.unknownFields.WithLabelValues(b.w.cfg.Table).Add(float64(unknown))
-	}
-	b.w.win.consumed(b.w.cfg.Table, 1, 0, int64(unknown))
+	b.pending.Unknown += int64(unknown)
 	if b.rows == 0 {
 		b.firstAt = time.Now()
 	}
@@ -543,6 +561,25 @@ func (b *batch) add(r *kgo.Record) error {
 		b.send(b.rb.flush())
 	}
 	return nil
+}
+
+// flushCounts publishes the counts of the records added since the last call
+// (once per poll, not per record: the hot loop stays lock-free).
+func (b *batch) flushCounts() {
+	c := b.pending
+	b.pending = tableCounts{}
+	if c.Consumed == 0 {
+		return
+	}
+	name := b.w.cfg.Table
+	b.w.m.consumed.WithLabelValues(name).Add(float64(c.Consumed))
+	if c.Invalid > 0 {
+		b.w.m.invalid.WithLabelValues(name).Add(float64(c.Invalid))
+	}
+	if c.Unknown > 0 {
+		b.w.m.unknownFields.WithLabelValues(name).Add(float64(c.Unknown))
+	}
+	b.w.win.consumed(name, c.Consumed, c.Invalid, c.Unknown)
 }
 
 func (b *batch) start() {
