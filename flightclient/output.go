@@ -220,12 +220,24 @@ func JSONValue(a arrow.Array, i int) string {
 	case *array.Boolean:
 		return strconv.FormatBool(v.Value(i))
 	case *array.String, *array.LargeString, *array.Timestamp, *array.Date32:
-		b, _ := json.Marshal(Text(a, i))
-		return string(b)
+		return quoteJSON(Text(a, i))
 	}
 	b, err := json.Marshal(a.GetOneForMarshal(i))
 	if err != nil {
 		b, _ = json.Marshal(a.ValueStr(i))
 	}
 	return string(b)
+}
+
+// quoteJSON is json.Marshal of a string without its reflection cost for the
+// common case of printable ASCII with nothing to escape.
+func quoteJSON(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return string(b)
+		}
+	}
+	return `"` + s + `"`
 }
