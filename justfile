@@ -16,7 +16,7 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go
+test: build test-go test-notebooks
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
@@ -57,6 +57,12 @@ compose-down:
 [confirm("Delete finlake's Docker volumes: Kafka data, Flink checkpoints and the whole lake? [y/N]")]
 nuke:
     docker compose down --volumes --remove-orphans
+
+# Run the four notebooks headless (nbclient) against lakectl serve over a fixture lake; fails on any failing cell.
+# With FINLAKE_FLIGHT set, they run against that server instead (e.g. after `just up` or `just dev`).
+test-notebooks: build
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/notebooks/requirements.txt
+    FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider tests/notebooks
 
 # End-to-end tests of the whole stack with faults (about 10 minutes; needs java 17 and mvn).
 test-e2e: build
