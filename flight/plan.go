@@ -38,6 +38,10 @@ func (t tableNames) HasTable(name string) bool { return t.names[name] }
 // that has no clause of its own. Each table is loaded once, and each
 // (table, point in time) pinned once, so a query sees one consistent state.
 func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*planned, error) {
+	if strings.ContainsRune(query, 0) {
+		// DuckDB's C API would see only the text before the NUL, not what was checked here.
+		return nil, fmt.Errorf("%w: the query contains a NUL byte", errInvalid)
+	}
 	toks, err := sqlrewrite.Tokenize(query)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errInvalid, err)

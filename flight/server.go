@@ -245,14 +245,6 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, lake.ErrConflict):
 		code = codes.AlreadyExists
-	case errors.Is(err, engine.ErrExecution):
-		code = codes.Internal
-	default:
-		// Errors from the rewriter's time-travel parsing carry no kind: they are bad SQL.
-		var perr interface{ Unwrap() error }
-		if !errors.As(err, &perr) {
-			code = codes.InvalidArgument
-		}
 	}
 	s.m.errors.WithLabelValues(code.String()).Inc()
 	return status.Error(code, msg)

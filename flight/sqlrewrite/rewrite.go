@@ -226,7 +226,7 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 		ref.Wrap = k == 1
 		next := last + 1
 		if asOf, n, err := parseTimeTravel(toks, sig, next); err != nil {
-			return nil, fmt.Errorf("%s: %w", ref.Name(), err)
+			return nil, fmt.Errorf("%w: %s: %v", ErrSyntax, ref.Name(), err)
 		} else if n > next {
 			ref.AsOf = asOf
 			next = n
