@@ -2,6 +2,7 @@ package lakewriter
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,4 +179,58 @@ func int64Value(a arrow.Array, i int) int64 {
 		return 0
 	}
 	return a.(*array.Int64).Value(i)
+}
+
+func TestScheduledMaintenanceInTheServiceKeepsCountsExact(t *testing.T) {
+	tt := newTopics(t)
+	ctx := context.Background()
+	p := newProducer(t, tt)
+	cfg := testConfig(t, tt, t.TempDir())
+	cfg.CommitInterval = 100 * time.Millisecond
+	cfg.MaintainInterval = time.Second
+	cfg.Maintain.RetainFor, cfg.Maintain.RetainLast = 0, 2
+	httpAddr, stop := runService(t, cfg)
+	for i := 0; i < 10; i++ {
+		p.send(ctx, 100, true)
+		time.Sleep(150 * time.Millisecond)
+	}
+	want := int(p.txSent.Load())
+	waitFor(t, 60*time.Second, "all rows", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= int64(want)
+	})
+	waitFor(t, 30*time.Second, "a scheduled maintenance run", func() bool {
+		_, m := getText(t, "http://"+httpAddr+"/metrics")
+		return strings.Contains(m, `finlake_ingest_maintenance_runs_total{outcome="ok",table="transactions"}`)
+	})
+	p.send(ctx, 100, true) // ingest goes on after maintenance
+	want += 100
+	waitFor(t, 60*time.Second, "rows after maintenance", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= int64(want)
+	})
+	time.Sleep(300 * time.Millisecond)
+	_, m := getText(t, "http://"+httpAddr+"/metrics")
+	stop()
+	var commits float64
+	for _, line := range strings.Split(m, "\n") {
+		if v, ok := strings.CutPrefix(line, `finlake_ingest_commits_total{table="transactions"} `); ok {
+			commits, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+
+	cat, closeFn, err := lakehouse.OpenCatalog(ctx, cfg.Lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	tbl, err := cat.LoadTable(ctx, lakehouse.Ident(lakehouse.TableTransactions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tbl.Metadata().Snapshots()); float64(n) >= commits {
+		t.Errorf("scheduled expiry should leave fewer snapshots (%d) than ingest commits (%v)", n, commits)
+	}
+	c := countTable(t, cfg.Lake, lakehouse.TableTransactions, "transaction_id")
+	if c.rows != want || c.distinctKeys != want || c.distinctOffsets != want {
+		t.Fatalf("want %d rows/keys/offsets, got %+v", want, c)
+	}
 }
