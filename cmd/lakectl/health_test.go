@@ -17,9 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finlake/finlake/flight"
 	"github.com/finlake/finlake/health"
-	"github.com/finlake/finlake/lakehouse"
 	"github.com/finlake/finlake/stack/kafkalocal"
 	"github.com/finlake/finlake/topics"
 )
@@ -106,18 +104,14 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 	brokers := b.Bootstrap()
 	ctx := context.Background()
 
-	// Real services: the generator and the ingest as lakectl processes, the
-	// Flight SQL server in-process; Flink's REST API is a stand-in.
+	// Real services as lakectl processes: generator, ingest and the Flight SQL
+	// server; Flink's REST API is a stand-in.
 	genHTTP, ingHTTP := freeAddr(t), freeAddr(t)
 	gen := startLakectl(t, nil, "generate", "--brokers", brokers, "--http", genHTTP, "--rate", "20", "--progress=false")
 	data := t.TempDir()
 	startLakectl(t, nil, "ingest", "--brokers", brokers, "--data", data, "--http", ingHTTP, "--commit-interval", "500ms")
-	cfg := lakehouse.Config{DataDir: data}
-	run, err := flight.Start(ctx, flight.Config{Lake: cfg, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run.Stop()
+	flightHTTP := freeAddr(t)
+	serveLake(t, data, flightHTTP)
 
 	// What the Flink job would write: processed transactions, alerts raised
 	// 300 ms after generation, and dead letters.
@@ -147,7 +141,7 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 	}
 
 	env := []string{"FINLAKE_BROKERS=" + brokers, "FINLAKE_GENERATOR_URL=http://" + genHTTP, "FINLAKE_INGEST_URL=http://" + ingHTTP,
-		"FINLAKE_FLIGHT_URL=http://" + run.HTTPAddr(), "FINLAKE_FLINK_URL=" + flinkREST(t, time.Now().Add(-10*time.Second))}
+		"FINLAKE_FLIGHT_URL=http://" + flightHTTP, "FINLAKE_FLINK_URL=" + flinkREST(t, time.Now().Add(-10*time.Second))}
 	var rep health.Report
 	var last result
 	deadline := time.Now().Add(90 * time.Second)

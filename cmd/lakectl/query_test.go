@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +18,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/finlake/finlake/flight"
 	"github.com/finlake/finlake/lakehouse"
 )
 
@@ -62,6 +63,25 @@ func appendJSON(t *testing.T, cat interface {
 		t.Fatalf("append %s: %v", name, err)
 	}
 	return tbl
+}
+
+// serveLake runs `lakectl serve` over dataDir until the test ends and gives
+// its Flight SQL address; httpAddr "" leaves the HTTP port off.
+func serveLake(t *testing.T, dataDir, httpAddr string, args ...string) string {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	startLakectl(t, nil, append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--http", httpAddr,
+		"--ready-file", ready, "--memory-limit", "512MB", "--threads", "1"}, args...)...)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if b, err := os.ReadFile(ready); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lakectl serve wrote no ready file within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func startTestServer(t *testing.T) testServer {
@@ -114,13 +134,9 @@ func startTestServer(t *testing.T) testServer {
 		"rows_per_second": 0.15, "storage_latency_p50_ms": 800.0, "storage_latency_p95_ms": 1500.0, "storage_latency_p99_ms": 2100.0,
 		"storage_latency_max_ms": 2500.0, "commits": 2, "commit_retries": 0})
 
-	run, err := flight.Start(ctx, flight.Config{Lake: cfg, Listen: "127.0.0.1:0",
-		Auth: &flight.Auth{ReaderToken: readerToken, AdminToken: adminToken}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(run.Stop)
-	s.env = []string{"FINLAKE_FLIGHT=grpc://" + run.Addr(), "FINLAKE_TOKEN=" + readerToken}
+	// The real `lakectl serve`, as a user starts it.
+	addr := serveLake(t, cfg.DataDir, "", "--reader-token", readerToken, "--admin-token", adminToken)
+	s.env = []string{"FINLAKE_FLIGHT=grpc://" + addr, "FINLAKE_TOKEN=" + readerToken}
 	return s
 }
 
