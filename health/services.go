@@ -78,7 +78,7 @@ func checkService(ctx context.Context, cfg Config, name, base string, col *colle
 	case err != nil:
 		s.Reason = "/readyz: " + shortErr(err)
 	case code != http.StatusOK:
-		s.Reason = strings.TrimSpace(string(body))
+		s.Reason = strings.TrimPrefix(strings.TrimSpace(string(body)), "not ready: ")
 	default:
 		s.Ready = true
 	}
