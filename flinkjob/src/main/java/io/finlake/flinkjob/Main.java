@@ -177,20 +177,26 @@ public final class Main {
 
     public static ReplaySummary replay(Path in, Path rulesFile, Path fxFile, Path outDir, Duration outOfOrderness,
             Duration stateTtl) throws Exception {
-        if (!Files.isRegularFile(in)) {
-            throw new IllegalArgumentException("replay input " + in + " is not a file");
-        }
-        List<RuleUpdate> updates = RuleParser.fromYaml(rulesFile, fxFile);
-        Files.createDirectories(outDir);
-        long start = System.nanoTime();
-
         Configuration conf = baseConfig();
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.BIND_PORT, "0");
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 1);
         conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
         conf.set(PipelineOptions.NAME, "finlake-replay");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        return replay(StreamExecutionEnvironment.createLocalEnvironment(1, conf), in, rulesFile, fxFile, outDir,
+                outOfOrderness, stateTtl);
+    }
+
+    /** Replay on a given environment (tests pass a shared MiniCluster's). Parallelism 1: file order decides. */
+    public static ReplaySummary replay(StreamExecutionEnvironment env, Path in, Path rulesFile, Path fxFile,
+            Path outDir, Duration outOfOrderness, Duration stateTtl) throws Exception {
+        if (!Files.isRegularFile(in)) {
+            throw new IllegalArgumentException("replay input " + in + " is not a file");
+        }
+        List<RuleUpdate> updates = RuleParser.fromYaml(rulesFile, fxFile);
+        Files.createDirectories(outDir);
+        long start = System.nanoTime();
+        env.setParallelism(1);
         // Streaming semantics on a bounded input: batch mode would sort by key and change what "late" means.
         env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
 
