@@ -16,11 +16,19 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go test-notebooks
+test: build test-go test-notebooks test-flink
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
     FINLAKE_BIN={{bin}} go test -tags {{tags}} -count=1 -timeout 30m ./...
+
+# Build the Flink job's shaded jar, flinkjob/target/finlake-flinkjob.jar.
+flink-jar:
+    mvn -q -f flinkjob/pom.xml -DskipTests package
+
+# Flink job tests (JUnit, MiniCluster, golden rule cases) and its Kafka integration test against a real broker.
+test-flink: build
+    FINLAKE_BIN={{bin}} mvn -f flinkjob/pom.xml verify
 
 # gofmt and go vet.
 lint:
