@@ -7,6 +7,7 @@
 package kafkalocal
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -84,6 +85,9 @@ type Broker struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the current process has exited
 	out  *os.File      // the JVM's stdout/stderr file
+	// logStart is the size of server.log when the current process started,
+	// so startup errors are looked for in this run's lines only.
+	logStart int64
 }
 
 // state is remembered in the broker dir so a later Start on the same dir
@@ -148,7 +152,7 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	// bind; then we pick again. Ports the caller (or the dir) fixed are kept.
 	const attempts = 3
 	for i := 1; ; i++ {
-		picked := false
+		var pickedPorts []int
 		b.port, b.cport = opts.Port, opts.ControllerPort
 		if b.port == 0 && i == 1 {
 			b.port = st.Port
@@ -160,19 +164,19 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 			if b.port, err = freePort(); err != nil {
 				return nil, err
 			}
-			picked = true
+			pickedPorts = append(pickedPorts, b.port)
 		}
 		if b.cport == 0 {
 			if b.cport, err = freePort(); err != nil {
 				return nil, err
 			}
-			picked = true
+			pickedPorts = append(pickedPorts, b.cport)
 		}
 		err = b.configureAndRun(ctx)
 		if err == nil {
 			break
 		}
-		if !picked || i == attempts || !strings.Contains(b.LogTail(16<<10), "Address already in use") {
+		if len(pickedPorts) == 0 || i == attempts || !b.lostPickedPort(pickedPorts) {
 			b.cleanupTemp()
 			return nil, err
 		}
@@ -376,6 +380,10 @@ func (b *Broker) launch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafkalocal: open %s: %w", b.stdoutFile(), err)
 	}
+	b.logStart = 0
+	if st, err := os.Stat(b.LogFile()); err == nil {
+		b.logStart = st.Size()
+	}
 	fmt.Fprintf(out, "\n=== kafkalocal: starting broker at %s on %s\n", time.Now().Format(time.RFC3339), b.Bootstrap())
 	args := b.jvmArgs(b.opts.HeapMB)
 	cdsArgs, dumpTo := b.cdsArgs()
@@ -442,10 +450,10 @@ func (b *Broker) waitReady(ctx context.Context, done <-chan struct{}) error {
 		lastErr = err
 		select {
 		case <-done:
-			return fmt.Errorf("kafkalocal: broker exited during startup (see %s):\n%s", b.LogFile(), b.LogTail(6000))
+			return fmt.Errorf("kafkalocal: broker exited during startup (see %s):\n%s%s", b.LogFile(), b.startupErrors(), b.LogTail(4000))
 		case <-ctx.Done():
-			return fmt.Errorf("kafkalocal: broker on %s not serving after %s (last: %v; see %s):\n%s",
-				b.Bootstrap(), time.Since(start).Round(time.Millisecond), lastErr, b.LogFile(), b.LogTail(6000))
+			return fmt.Errorf("kafkalocal: broker on %s not serving after %s (last: %v; see %s):\n%s%s",
+				b.Bootstrap(), time.Since(start).Round(time.Millisecond), lastErr, b.LogFile(), b.startupErrors(), b.LogTail(4000))
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -463,6 +471,54 @@ func (b *Broker) LogTail(n int) string {
 		fmt.Fprintf(&sb, "--- %s (tail)\n%s\n", f, raw)
 	}
 	return sb.String()
+}
+
+// startupErrors collects this run's ERROR and FATAL log lines with the
+// exception message that follows each: the cause of a failed start is
+// usually there, while the log's tail is the shutdown that followed.
+func (b *Broker) startupErrors() string {
+	f, err := os.Open(b.LogFile())
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(b.logStart, io.SeekStart); err != nil {
+		return ""
+	}
+	var sb strings.Builder
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n, after := 0, false
+	for sc.Scan() && n < 12 {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "[") && (strings.Contains(line, "] ERROR ") || strings.Contains(line, "] FATAL ")):
+			sb.WriteString(line + "\n")
+			n, after = n+1, true
+		case after && line != "" && !strings.HasPrefix(line, "[") && !strings.HasPrefix(line, "\t"):
+			sb.WriteString("    " + line + "\n")
+			n++
+			after = false
+		default:
+			after = false
+		}
+	}
+	if sb.Len() == 0 {
+		return ""
+	}
+	return "--- errors logged by this start\n" + sb.String()
+}
+
+// lostPickedPort tells whether the failed start could not bind a port we
+// picked ourselves (someone took it after our probe): worth another try.
+func (b *Broker) lostPickedPort(picked []int) bool {
+	errs := b.startupErrors()
+	for _, p := range picked {
+		if strings.Contains(errs, fmt.Sprintf("bind to 127.0.0.1:%d", p)) {
+			return true
+		}
+	}
+	return false
 }
 
 func readTail(path string, n int) (string, error) {

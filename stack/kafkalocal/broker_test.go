@@ -3,7 +3,10 @@ package kafkalocal_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +176,10 @@ func TestProducerPerfTestRunsKafkasOwnBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("kafka-producer-perf-test: %.0f records/s\n%s", rps, raw)
+	sum, err := kafkalocal.ParsePerfSummary(raw)
+	if err != nil || sum.RecordsPerSec != rps || sum.Records != n {
+		t.Fatalf("ParsePerfSummary: %+v, %v; want %d records at %.0f/s", sum, err, n, rps)
+	}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
 	if err != nil {
@@ -187,5 +194,46 @@ func TestProducerPerfTestRunsKafkasOwnBenchmark(t *testing.T) {
 	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
 	if total != n || rps <= 0 {
 		t.Fatalf("perf test reported %.0f records/s and the topic holds %d records, want %d", rps, total, n)
+	}
+}
+
+func TestStartOnATakenPortFailsWithTheBrokerLog(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = kafkalocal.Start(ctx, kafkalocal.Options{Dir: t.TempDir(), QuickStart: true,
+		ControllerPort: l.Addr().(*net.TCPAddr).Port})
+	if err == nil || !strings.Contains(err.Error(), "Address already in use") {
+		t.Fatalf("Start on a taken port returned %v, want an error quoting the broker log", err)
+	}
+}
+
+func TestEnsureJarsConcurrentCallersGetOneCompleteSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Maven")
+	}
+	cache := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	type res struct {
+		cp  string
+		err error
+	}
+	results := make(chan res, 2)
+	for range 2 {
+		go func() {
+			cp, err := kafkalocal.EnsureJars(ctx, cache)
+			results <- res{cp, err}
+		}()
+	}
+	a, b := <-results, <-results
+	leftovers, _ := filepath.Glob(filepath.Join(cache, "kafka-*", "libs.tmp-*"))
+	if a.err != nil || b.err != nil || a.cp != b.cp || !strings.Contains(a.cp, "kafka_2.13-"+kafkalocal.KafkaVersion+".jar") ||
+		!strings.Contains(a.cp, "kafka-tools-"+kafkalocal.KafkaVersion+".jar") || !strings.Contains(a.cp, "log4j-core-") || len(leftovers) > 0 {
+		t.Fatalf("errors %v / %v; same classpath %v; temp dirs left %v; classpath %s", a.err, b.err, a.cp == b.cp, leftovers, a.cp)
 	}
 }

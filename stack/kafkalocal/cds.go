@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // Class data sharing: a broker JVM spends most of its start loading and
@@ -29,7 +30,7 @@ func (b *Broker) cdsArgs() (args []string, dumpTo string) {
 	if st, err := os.Stat(archive); err == nil && st.Size() > 0 {
 		return []string{quiet, "-XX:SharedArchiveFile=" + archive}, ""
 	}
-	dumpTo = fmt.Sprintf("%s.%d.tmp", archive, os.Getpid())
+	dumpTo = fmt.Sprintf("%s.%d-%d.tmp", archive, os.Getpid(), time.Now().UnixNano())
 	return []string{quiet, "-XX:ArchiveClassesAtExit=" + dumpTo}, dumpTo
 }
 
