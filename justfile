@@ -66,9 +66,11 @@ compose-down:
 nuke:
     docker compose down --volumes --remove-orphans
 
-# Run the four notebooks headless (nbclient) against lakectl serve over a fixture lake; fails on any failing cell.
-# With FINLAKE_FLIGHT set, they run against that server instead (e.g. after `just up` or `just dev`).
+# Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
+# ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
+# generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
 test-notebooks: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     .venv/bin/pip install -q --disable-pip-version-check -r tests/notebooks/requirements.txt
     FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider tests/notebooks
 

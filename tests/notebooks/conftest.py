@@ -1,13 +1,17 @@
 """A Flight SQL server over a filled lake, for the notebooks to query.
 
 FINLAKE_FLIGHT set: use that server as it is (e.g. `just up` or `just dev`).
-Otherwise build a lake in a temp dir and serve it with bin/lakectl (FINLAKE_BIN):
-FINLAKE_NOTEBOOK_LAKE=fixture (the default) fills it with tests/notebooks/fixture,
-a deterministic history written through lakehouse.EnsureTables and iceberg-go.
+Otherwise build a lake in a temp dir, with bin/lakectl (FINLAKE_BIN):
+- FINLAKE_NOTEBOOK_LAKE=pipeline: the whole pipeline (`lakectl stack up`: Kafka, the
+  Flink job jar, rules watcher, generator, ingest, Flight SQL server) on free ports
+  fills it for a while, and the notebooks query the stack's own server;
+- FINLAKE_NOTEBOOK_LAKE=fixture: tests/notebooks/fixture writes a deterministic
+  history through lakehouse.EnsureTables and iceberg-go, and `lakectl serve` serves it.
 """
 
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import time
@@ -51,17 +55,84 @@ def fill_with_fixture(data):
     subprocess.run(["go", "run", "./tests/notebooks/fixture", "--data", str(data)], cwd=ROOT, check=True, timeout=600)
 
 
+def lake_counts(uri):
+    import adbc_driver_flightsql.dbapi as flightsql
+
+    with flightsql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+        counts = {}
+        for t in ("transactions", "alerts", "pipeline_runs"):
+            cur.execute(f"SELECT count(*) FROM lake.{t}")
+            counts[t] = cur.fetchone()[0]
+        return counts
+
+
+# What the notebooks need to tell their stories: transactions with lifecycles,
+# some alerts, and at least one pipeline_runs row (ingest writes one a minute).
+PIPELINE_ENOUGH = {"transactions": 2000, "alerts": 1, "pipeline_runs": 1}
+
+
 @pytest.fixture(scope="session")
-def flight_uri(tmp_path_factory):
+def pipeline_uri(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline")
+    data = work / "data"
+    config = work / "config"
+    config.mkdir()
+    for f in ("rules.yaml", "fx_rates.yaml"):
+        shutil.copy(ROOT / "config" / f, config / f)
+    jar = pathlib.Path(os.environ.get("FINLAKE_FLINK_JAR", ROOT / "flinkjob" / "target" / "finlake-flinkjob.jar"))
+    if not jar.exists():
+        pytest.fail(f"{jar} not found: `just test-notebooks` builds it (mvn -f flinkjob/pom.xml package)")
+    ports = {p: free_port() for p in ("kafka", "flink", "flight", "generator", "ingest", "flight-http")}
+    cmd = [lakectl(), "--data", str(data), "stack", "up", "--detach", "--rate", "50",
+           "--rules", str(config / "rules.yaml"), "--flink-jar", str(jar)]
+    for name, port in ports.items():
+        cmd += [f"--{name}-port", str(port)]
+    out = work / "stack-up.out"
+
+    def logs():
+        text = out.read_text()[-3000:] if out.exists() else ""
+        for f in sorted((data / "logs").glob("*.log")) if (data / "logs").exists() else []:
+            text += f"\n--- {f.name}\n" + f.read_text()[-1500:]
+        return text
+
+    try:
+        with open(out, "wb") as o:
+            r = subprocess.run(cmd, cwd=ROOT, stdout=o, stderr=subprocess.STDOUT, timeout=660)
+        if r.returncode != 0:
+            pytest.fail(f"lakectl stack up exited {r.returncode}:\n{logs()}")
+        uri = f"grpc://127.0.0.1:{ports['flight']}"
+        deadline = time.monotonic() + 300
+        counts = {}
+        while time.monotonic() < deadline:
+            try:
+                counts = lake_counts(uri)
+            except Exception as e:  # tables appear with ingest's first commit
+                counts = {"error": str(e)}
+            if all(counts.get(t, 0) >= n for t, n in PIPELINE_ENOUGH.items()):
+                break
+            time.sleep(5)
+        else:
+            pytest.fail(f"the pipeline did not fill the lake within 5 minutes: {counts}, want {PIPELINE_ENOUGH}\n{logs()}")
+        print(f"lake filled by the pipeline: {counts}")
+        yield uri
+    finally:
+        subprocess.run([lakectl(), "--data", str(data), "stack", "down"], cwd=ROOT, timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def flight_uri(request, tmp_path_factory):
     if os.environ.get("FINLAKE_FLIGHT"):
         yield os.environ["FINLAKE_FLIGHT"]
         return
-    mode = os.environ.get("FINLAKE_NOTEBOOK_LAKE", "fixture")
+    mode = os.environ.get("FINLAKE_NOTEBOOK_LAKE", "pipeline")
+    if mode == "pipeline":
+        yield request.getfixturevalue("pipeline_uri")
+        return
+    if mode != "fixture":
+        pytest.fail(f"FINLAKE_NOTEBOOK_LAKE={mode!r}: want pipeline or fixture, or set FINLAKE_FLIGHT to a running server")
     data = tmp_path_factory.mktemp("lake")
-    if mode == "fixture":
-        fill_with_fixture(data)
-    else:
-        pytest.fail(f"FINLAKE_NOTEBOOK_LAKE={mode!r}: want fixture, or set FINLAKE_FLIGHT to a running server")
+    fill_with_fixture(data)
     port, http = free_port(), free_port()
     log = data / "serve.log"
     with open(log, "wb") as out:
