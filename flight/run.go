@@ -61,12 +61,13 @@ func (r *Running) HTTPAddr() string {
 
 // Stop shuts the server down, letting running calls finish for a moment.
 func (r *Running) Stop() {
+	r.Server.Close() // running queries end now, so the graceful stop is quick
 	done := make(chan struct{})
 	go func() { r.grpc.Shutdown(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		r.grpc.Shutdown()
+	case <-time.After(10 * time.Second):
+		slog.Warn("flight server did not stop within 10 s")
 	}
 	r.cancel()
 	r.db.Close()
@@ -76,6 +77,7 @@ func (r *Running) Stop() {
 	if r.tmp != "" {
 		_ = os.RemoveAll(r.tmp)
 	}
+	slog.Info("flight sql stopped", "addr", r.addr)
 }
 
 // handshakeOK answers the Flight handshake once the basic-auth middleware has
@@ -178,9 +180,6 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		r.http = httpSrv
 		httpSrv.SetReady(true, "")
 	}
-	go func() {
-		<-rctx.Done()
-	}()
 	slog.Info("flight sql serving", "addr", r.addr, "warehouse", wh, "tls", cfg.TLSCert != "", "auth", cfg.Auth.Enabled(), "http", r.HTTPAddr())
 	return r, nil
 }

@@ -67,6 +67,8 @@ type Server struct {
 	m    *metrics
 	log  *slog.Logger
 
+	base     context.Context // ends when the server stops: interrupts running queries
+	stop     context.CancelFunc
 	mu       sync.Mutex
 	tickets  map[string]*ticket
 	prepared map[string]*preparedStmt
@@ -114,6 +116,7 @@ func New(lk *lake.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, error
 	}
 	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
 		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, started: time.Now()}
+	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
 		flightsql.SqlInfoFlightSqlServerName:             "finlake",
@@ -202,12 +205,19 @@ func asOfFrom(ctx context.Context) (sqlrewrite.AsOf, error) {
 	return a, nil
 }
 
+// Close interrupts every running query (before a shutdown).
+func (s *Server) Close() { s.stop() }
+
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	var cancel context.CancelFunc
 	if s.opts.QueryTimeout > 0 {
-		return context.WithTimeoutCause(ctx, s.opts.QueryTimeout,
+		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.QueryTimeout,
 			fmt.Errorf("query exceeded the server's timeout of %s (lakectl serve --query-timeout)", s.opts.QueryTimeout))
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
-	return context.WithCancel(ctx)
+	unlink := context.AfterFunc(s.base, cancel)
+	return ctx, func() { unlink(); cancel() }
 }
 
 // toStatus maps an error onto a gRPC status with a message that says what to do.
@@ -297,9 +307,16 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	return s.issue(t, adminSchema, desc)
 }
 
+// maxOpenTickets bounds the memory clients can pin with FlightInfos they never fetch.
+const maxOpenTickets = 10000
+
 func (s *Server) issue(t *ticket, schema *arrow.Schema, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	h := newHandle()
 	s.mu.Lock()
+	if len(s.tickets) >= maxOpenTickets {
+		s.mu.Unlock()
+		return nil, status.Errorf(codes.ResourceExhausted, "%d results are waiting to be fetched; fetch or drop them (they expire after %s)", maxOpenTickets, s.opts.HandleTTL)
+	}
 	s.tickets[h] = t
 	s.mu.Unlock()
 	tkt, err := flightsql.CreateStatementQueryTicket([]byte(h))
@@ -449,6 +466,7 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, conn *en
 	})
 	s.m.latency.Observe(time.Since(start).Seconds())
 	s.countQuery(err == nil)
+	s.log.Debug("query streamed", "rows", rows, "bytes", bytes, "seconds", time.Since(start).Seconds(), "err", err)
 	if err != nil {
 		serr := s.toStatus(ctx, err)
 		s.log.Info("query failed", "err", serr, "rows_sent", rows)
