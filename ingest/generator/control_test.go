@@ -67,6 +67,10 @@ func TestPutRateSpeedsUpALiveRunWhoseEventTimeIsTheWallClock(t *testing.T) {
 	}()
 
 	time.Sleep(500 * time.Millisecond)
+	// At 2 transactions/s half a second allows a couple, plus the odd malformed record or scenario.
+	if got := generated(t, base); got > 20 {
+		t.Fatalf("%d records in the first 0.5 s at 2 transactions/s", got)
+	}
 	if code, body := httpDo(t, "PUT", base+"/rate", "fast"); code != http.StatusBadRequest {
 		t.Fatalf("PUT /rate fast: %d %s", code, body)
 	}

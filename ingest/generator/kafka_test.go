@@ -85,17 +85,21 @@ func sameStreamPerAccount(t *testing.T, want []generator.Record, got map[int32][
 }
 
 func runToKafka(t *testing.T, ctx context.Context, cfg generator.Config, bootstrap string, count int64, buffer int) error {
+	return runToKafkaStats(t, ctx, cfg, bootstrap, count, buffer, &generator.Stats{}, nil)
+}
+
+func runToKafkaStats(t *testing.T, ctx context.Context, cfg generator.Config, bootstrap string, count int64, buffer int,
+	stats *generator.Stats, pacer *generator.Pacer) error {
 	g, err := generator.New(cfg)
 	if err != nil {
 		return err
 	}
-	stats := &generator.Stats{}
 	sink, err := generator.NewKafkaSink(generator.KafkaOptions{Brokers: []string{bootstrap}, BufferRecords: buffer}, stats)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	if err := generator.Run(ctx, generator.RunOptions{Gen: g, Sink: sink, Stats: stats, Count: count}); err != nil {
+	if err := generator.Run(ctx, generator.RunOptions{Gen: g, Sink: sink, Stats: stats, Count: count, Pacer: pacer}); err != nil {
 		return err
 	}
 	if p := stats.Produced.Load(); p != count {
@@ -181,6 +185,41 @@ func TestBrokerDownAtStartDeliversEverythingExactlyOnceWhenItComesUp(t *testing.
 		t.Fatalf("run: %v", err)
 	}
 	sameStreamPerAccount(t, expected(t, cfg, n), consumeAll(t, bootstrap, n))
+}
+
+func TestBrokerKilledMidRunLosesAndDuplicatesNothing(t *testing.T) {
+	b := kafkalocal.StartT(t)
+	cfg := testConfig(23)
+	cfg.FraudRate, cfg.MalformedRate = 0.01, 0.01
+	const n = 30_000
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	stats := &generator.Stats{}
+	done := make(chan error, 1)
+	// Paced so the kill lands mid-run (about 2 s of traffic) however fast the machine.
+	go func() { done <- runToKafkaStats(t, ctx, cfg, b.Bootstrap(), n, 2_000, stats, generator.NewPacer(10_000)) }()
+
+	for stats.Produced.Load() < 3_000 {
+		if ctx.Err() != nil {
+			t.Fatal("fewer than 3,000 records acknowledged before the deadline")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := b.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := stats.Produced.Load()
+	time.Sleep(2 * time.Second)
+	if err := b.Restart(ctx); err != nil {
+		t.Fatalf("restart broker: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if killedAt >= n {
+		t.Fatalf("the run had finished (%d acknowledged) before the kill", killedAt)
+	}
+	sameStreamPerAccount(t, expected(t, cfg, n), consumeAll(t, b.Bootstrap(), n))
 }
 
 func itoa(n int) string {
