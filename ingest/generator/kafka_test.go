@@ -197,7 +197,9 @@ func TestBrokerKilledMidRunLosesAndDuplicatesNothing(t *testing.T) {
 	stats := &generator.Stats{}
 	done := make(chan error, 1)
 	// Paced so the kill lands mid-run (about 2 s of traffic) however fast the machine.
-	go func() { done <- runToKafkaStats(t, ctx, cfg, b.Bootstrap(), n, 2_000, stats, generator.NewPacer(10_000)) }()
+	go func() {
+		done <- runToKafkaStats(t, ctx, cfg, b.Bootstrap(), n, 2_000, stats, generator.NewPacer(10_000))
+	}()
 
 	for stats.Produced.Load() < 3_000 {
 		if ctx.Err() != nil {
