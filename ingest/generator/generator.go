@@ -133,13 +133,6 @@ func (g *Generator) Accounts() []Account { return g.enc.accounts }
 // Seq is the number of records emitted so far (the seq of the next one).
 func (g *Generator) Seq() int64 { return g.seq }
 
-// SetRate changes the nominal rate of the simulated clock.
-func (g *Generator) SetRate(r float64) {
-	if r > 0 {
-		g.cfg.Rate = r
-	}
-}
-
 // NextTime is the event time of the next regular record on the simulated clock.
 func (g *Generator) NextTime() time.Time { return time.UnixMilli(g.nextSimMS()).UTC() }
 

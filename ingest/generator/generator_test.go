@@ -370,3 +370,13 @@ func TestDefaultStartIsYesterdaysMidnightForOrdinaryRuns(t *testing.T) {
 		t.Fatalf("DefaultStart for a long run = %v, not early enough", got)
 	}
 }
+
+func TestBuiltInFXTableMatchesConfigFile(t *testing.T) {
+	got, err := generator.LoadFX("../../config/fx_rates.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != generator.DefaultFX {
+		t.Fatalf("config/fx_rates.yaml has %v, the generator's built-in table %v: update DefaultFX (amount bounds and scenarios are drawn with it)", got, generator.DefaultFX)
+	}
+}
