@@ -69,10 +69,10 @@ SIGINT/SIGTERM shut the broker down gracefully. Exits non-zero if the broker die
 Topics are not auto-created: run 'lakectl topics create' next.
 
 Examples:
-  lakectl kafka run --dir data/kafka --port 9092
+  lakectl kafka run --port 9092                 # broker dir ./data/kafka (--data/kafka)
   lakectl kafka run --dir "$tmp" --ready-file "$tmp/ready" &   # then wait for the file`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Value: "data/kafka", Usage: "broker directory (data, config, logs/server.log)"},
+			&cli.StringFlag{Name: "dir", Usage: "broker directory: data, config, logs/server.log (default <data>/kafka)"},
 			&cli.IntFlag{Name: "port", Value: 9092, Usage: "client port on 127.0.0.1; 0 = the dir's previous port or a free one"},
 			&cli.IntFlag{Name: "controller-port", Usage: "KRaft controller port; 0 = the dir's previous port or a free one"},
 			&cli.IntFlag{Name: "heap-mb", Value: kafkalocal.DefaultHeapMB, Usage: "JVM max heap in MB"},
@@ -87,7 +87,7 @@ Examples:
 
 func kafkaRun(ctx context.Context, cmd *cli.Command) error {
 	opts := kafkalocal.Options{
-		Dir:            cmd.String("dir"),
+		Dir:            kafkaDir(cmd),
 		Port:           int(cmd.Int("port")),
 		ControllerPort: int(cmd.Int("controller-port")),
 		HeapMB:         int(cmd.Int("heap-mb")),
@@ -130,6 +130,15 @@ func kafkaRun(ctx context.Context, cmd *cli.Command) error {
 	case <-b.Done():
 		return cli.Exit(fmt.Sprintf("kafka run: broker exited unexpectedly; log tail:\n%s", b.LogTail(4000)), 1)
 	}
+}
+
+// kafkaDir is --dir, else kafka/ under the global --data dir, so the broker's
+// state lives with the rest of the lake's.
+func kafkaDir(cmd *cli.Command) string {
+	if d := cmd.String("dir"); d != "" {
+		return d
+	}
+	return filepath.Join(cmd.String("data"), "kafka")
 }
 
 // writeReadyFile renames a temp file into place, so a reader polling for the

@@ -8,6 +8,7 @@ package kafkalocal
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -368,9 +370,10 @@ func (b *Broker) format(ctx context.Context) error {
 		"format", "--ignore-formatted", "-t", b.clusterID, "-c", b.propsFile())
 	cmd := exec.CommandContext(ctx, b.java, args...)
 	cmd.SysProcAttr = sysProcAttr()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("kafkalocal: format %s (kafka.tools.StorageTool): %w\n%s", b.dataDir(), err, tail(out, 4000))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runOnOwnThread(cmd); err != nil {
+		return fmt.Errorf("kafkalocal: format %s (kafka.tools.StorageTool): %w\n%s", b.dataDir(), err, tail(out.Bytes(), 4000))
 	}
 	return nil
 }
@@ -403,25 +406,47 @@ func (b *Broker) launch(ctx context.Context) error {
 	} else {
 		cmd.Stdout, cmd.Stderr = out, out
 	}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return fmt.Errorf("kafkalocal: start java: %w", err)
-	}
+	// Pdeathsig fires when the OS thread that forked the child exits, and Go
+	// ends a thread when a goroutine that locked it returns: a thread we
+	// merely borrowed could be such a one later. So the fork happens on a
+	// thread of our own, locked and kept alive until the JVM exits.
+	started := make(chan error, 1)
 	done := make(chan struct{})
-	b.mu.Lock()
-	b.cmd, b.done, b.out = cmd, done, out
-	b.mu.Unlock()
 	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		b.mu.Lock()
+		b.cmd, b.done, b.out = cmd, done, out
+		b.mu.Unlock()
+		started <- nil
 		_ = cmd.Wait()
 		out.Close()
 		b.keepCDSArchive(cmd, dumpTo)
 		close(done)
 	}()
+	if err := <-started; err != nil {
+		out.Close()
+		return fmt.Errorf("kafkalocal: start java: %w", err)
+	}
 	if err := b.waitReady(ctx, done); err != nil {
 		b.killAndWait()
 		return err
 	}
 	return nil
+}
+
+// runOnOwnThread runs a short-lived child (format, tools) on a locked thread,
+// for the same Pdeathsig reason as launch.
+func runOnOwnThread(cmd *exec.Cmd) error {
+	res := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		res <- cmd.Run()
+	}()
+	return <-res
 }
 
 // waitReady polls with a real Kafka metadata request until the broker lists

@@ -1,12 +1,16 @@
 package kafkalocal_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +22,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("KAFKALOCAL_TEST_ORPHAN_DIR"); dir != "" {
+		orphanParent(dir)
+		return
+	}
 	code := m.Run()
 	kafkalocal.StopShared()
 	os.Exit(code)
@@ -235,5 +243,62 @@ func TestEnsureJarsConcurrentCallersGetOneCompleteSet(t *testing.T) {
 	if a.err != nil || b.err != nil || a.cp != b.cp || !strings.Contains(a.cp, "kafka_2.13-"+kafkalocal.KafkaVersion+".jar") ||
 		!strings.Contains(a.cp, "kafka-tools-"+kafkalocal.KafkaVersion+".jar") || !strings.Contains(a.cp, "log4j-core-") || len(leftovers) > 0 {
 		t.Fatalf("errors %v / %v; same classpath %v; temp dirs left %v; classpath %s", a.err, b.err, a.cp == b.cp, leftovers, a.cp)
+	}
+}
+
+// orphanParent is the child process of TestBrokerDiesWithItsParent: it
+// starts a broker, reports the JVM's pid and waits to be killed.
+func orphanParent(dir string) {
+	b, err := kafkalocal.Start(context.Background(), kafkalocal.Options{Dir: dir, QuickStart: true})
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fmt.Println("PID", b.Pid())
+	select {}
+}
+
+// alive tells whether pid runs (a zombie awaiting its reaper is dead).
+func alive(pid int) bool {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+func TestBrokerDiesWithItsParent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Pdeathsig is Linux-only")
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "KAFKALOCAL_TEST_ORPHAN_DIR="+t.TempDir())
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var pid int
+	if _, scanErr := fmt.Sscanf(line, "PID %d", &pid); err != nil || scanErr != nil || pid <= 0 {
+		t.Fatalf("child did not report a broker pid: %q, %v", line, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatalf("broker JVM %d still runs 30 s after its parent was SIGKILLed", pid)
 	}
 }

@@ -34,15 +34,25 @@ func (b *Broker) cdsArgs() (args []string, dumpTo string) {
 	return []string{quiet, "-XX:ArchiveClassesAtExit=" + dumpTo}, dumpTo
 }
 
-// cdsArchive is per JDK, since an archive only fits the JVM that wrote it.
+// cdsArchive is per JVM build, since an archive only fits the JVM that wrote
+// it: keyed on libjvm (the launcher binary survives JDK updates unchanged),
+// so an updated JDK writes a new archive rather than ignoring a stale one.
 func (b *Broker) cdsArchive() string {
 	java := b.java
 	if p, err := filepath.EvalSymlinks(java); err == nil {
 		java = p
 	}
 	key := java
-	if st, err := os.Stat(java); err == nil {
-		key = fmt.Sprintf("%s|%d|%d", java, st.Size(), st.ModTime().UnixNano())
+	home := filepath.Dir(filepath.Dir(java))
+	for _, f := range []string{"lib/server/libjvm.so", "lib/server/libjvm.dylib", java} {
+		p := f
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(home, f)
+		}
+		if st, err := os.Stat(p); err == nil {
+			key = fmt.Sprintf("%s|%d|%d", p, st.Size(), st.ModTime().UnixNano())
+			break
+		}
 	}
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(filepath.Dir(LibsDir(b.opts.CacheDir)), fmt.Sprintf("broker-%x.jsa", sum[:6]))

@@ -86,7 +86,7 @@ func ProducerPerfTest(ctx context.Context, classpath, bootstrap, topic string, n
 	cmd.SysProcAttr = sysProcAttr()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	if err := runOnOwnThread(cmd); err != nil {
 		return 0, out.String(), fmt.Errorf("kafkalocal: ProducerPerformance on %s/%s: %w\n%s", bootstrap, topic, err, tail(out.Bytes(), 3000))
 	}
 	raw := out.String()

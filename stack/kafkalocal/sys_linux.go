@@ -4,8 +4,9 @@ import "syscall"
 
 // sysProcAttr makes the kernel SIGKILL the JVM when the Go process that
 // started it dies, so a crashed or killed test never leaves a broker behind.
-// (Pdeathsig follows the starting OS thread; Go only retires threads that a
-// goroutine locked and abandoned, which Start never does.)
+// Pdeathsig follows the OS thread that forked, not the process: children are
+// started on a locked thread that lives as long as they do (see launch and
+// runOnOwnThread).
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
