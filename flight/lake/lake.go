@@ -132,6 +132,8 @@ func PinAt(tbl *table.Table, name string, at sqlrewrite.AsOf) (*Pin, error) {
 // FileInfo is one data file of a snapshot.
 type FileInfo struct {
 	Path      string // local path
+	URI       string // the path as the manifests (and positional delete files) spell it
+	Deletes   []string // local paths of the positional delete files that apply to it
 	Records   int64
 	SizeBytes int64
 	Partition map[int]any
@@ -158,8 +160,19 @@ func (l *Lake) Files(ctx context.Context, p *Pin) ([]FileInfo, error) {
 	}
 	files := make([]FileInfo, 0, len(tasks))
 	for _, t := range tasks {
-		if len(t.DeleteFiles)+len(t.EqualityDeleteFiles)+len(t.DeletionVectorFiles) > 0 {
-			return nil, fmt.Errorf("%w: %s at snapshot %d has row-level delete files (merge-on-read), which this server does not apply; compact the table (rewrite data files) and query again", ErrUnsupported, p.Name, p.Snapshot.SnapshotID)
+		if len(t.EqualityDeleteFiles)+len(t.DeletionVectorFiles) > 0 {
+			return nil, fmt.Errorf("%w: %s at snapshot %d has equality delete files or deletion vectors, which this server does not apply; compact the table (rewrite data files) and query again", ErrUnsupported, p.Name, p.Snapshot.SnapshotID)
+		}
+		var deletes []string
+		for _, d := range t.DeleteFiles {
+			if d.FileFormat() != iceberg.ParquetFile {
+				return nil, fmt.Errorf("%w: %s has a %s delete file; only Parquet is served", ErrUnsupported, p.Name, d.FileFormat())
+			}
+			dp, err := l.localPath(d.FilePath())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			deletes = append(deletes, dp)
 		}
 		if ff := t.File.FileFormat(); ff != iceberg.ParquetFile {
 			return nil, fmt.Errorf("%w: %s has a %s data file; only Parquet is served", ErrUnsupported, p.Name, ff)
@@ -168,7 +181,7 @@ func (l *Lake) Files(ctx context.Context, p *Pin) ([]FileInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		files = append(files, FileInfo{Path: path, Records: t.File.Count(), SizeBytes: t.File.FileSizeBytes(),
+		files = append(files, FileInfo{Path: path, URI: t.File.FilePath(), Deletes: deletes, Records: t.File.Count(), SizeBytes: t.File.FileSizeBytes(),
 			Partition: t.File.Partition(), SpecID: t.File.SpecID(), Format: string(t.File.FileFormat())})
 	}
 	l.mu.Lock()

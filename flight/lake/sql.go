@@ -82,6 +82,66 @@ func (l *Lake) TableSQL(ctx context.Context, p *Pin) (string, error) {
 		b.WriteString(" WHERE false)")
 		return b.String(), nil
 	}
+	var plain, withDeletes []FileInfo
+	for _, f := range files {
+		if len(f.Deletes) > 0 {
+			withDeletes = append(withDeletes, f)
+		} else {
+			plain = append(plain, f)
+		}
+	}
+	schemaArg := schemaMap(fields, types)
+	if len(withDeletes) == 0 {
+		return readParquet(plain, schemaArg, false), nil
+	}
+	// Positional deletes (merge-on-read): a data file's rows whose position
+	// is listed for it in its delete files are left out.
+	cols := make([]string, len(fields))
+	for i, f := range fields {
+		cols[i] = sqlrewrite.QuoteIdent(f.Name)
+	}
+	sel := strings.Join(cols, ", ")
+	b.WriteString("(")
+	parts := 0
+	if len(plain) > 0 {
+		fmt.Fprintf(&b, "SELECT %s FROM %s", sel, readParquet(plain, schemaArg, false))
+		parts++
+	}
+	for _, f := range withDeletes {
+		if parts > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		parts++
+		dels := make([]string, len(f.Deletes))
+		for i, d := range f.Deletes {
+			dels[i] = sqlrewrite.QuoteString(d)
+		}
+		fmt.Fprintf(&b, "SELECT %s FROM %s WHERE file_row_number NOT IN (SELECT pos FROM read_parquet([%s]) WHERE file_path = %s)",
+			sel, readParquet([]FileInfo{f}, schemaArg, true), strings.Join(dels, ","), sqlrewrite.QuoteString(f.URI))
+	}
+	b.WriteString(")")
+	return b.String(), nil
+}
+
+// schemaMap is read_parquet's schema argument: Iceberg field id to column
+// name and type. Every map value must have one type, so default_value stays
+// an untyped NULL (Iceberg v3 initial defaults are not applied).
+func schemaMap(fields []iceberg.NestedField, types []string) string {
+	var b strings.Builder
+	b.WriteString("MAP {")
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d: {name: %s, type: %s, default_value: NULL}", f.ID,
+			sqlrewrite.QuoteString(f.Name), sqlrewrite.QuoteString(types[i]))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func readParquet(files []FileInfo, schemaArg string, rowNumbers bool) string {
+	var b strings.Builder
 	b.WriteString("read_parquet([")
 	for i, f := range files {
 		if i > 0 {
@@ -89,18 +149,14 @@ func (l *Lake) TableSQL(ctx context.Context, p *Pin) (string, error) {
 		}
 		b.WriteString(sqlrewrite.QuoteString(f.Path))
 	}
-	b.WriteString("], schema=MAP {")
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		// Every map value must have one type, so default_value stays an
-		// untyped NULL (Iceberg v3 initial defaults are not applied).
-		fmt.Fprintf(&b, "%d: {name: %s, type: %s, default_value: NULL}", f.ID,
-			sqlrewrite.QuoteString(f.Name), sqlrewrite.QuoteString(types[i]))
+	b.WriteString("], schema=")
+	b.WriteString(schemaArg)
+	b.WriteString(", hive_partitioning=false")
+	if rowNumbers {
+		b.WriteString(", file_row_number=true")
 	}
-	b.WriteString("}, hive_partitioning=false)")
-	return b.String(), nil
+	b.WriteString(")")
+	return b.String()
 }
 
 type column struct{ name, typ string }
