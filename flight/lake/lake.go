@@ -131,8 +131,8 @@ func PinAt(tbl *table.Table, name string, at sqlrewrite.AsOf) (*Pin, error) {
 
 // FileInfo is one data file of a snapshot.
 type FileInfo struct {
-	Path      string // local path
-	URI       string // the path as the manifests (and positional delete files) spell it
+	Path      string   // local path
+	URI       string   // the path as the manifests (and positional delete files) spell it
 	Deletes   []string // local paths of the positional delete files that apply to it
 	Records   int64
 	SizeBytes int64
