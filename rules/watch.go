@@ -60,7 +60,16 @@ func Watch(ctx context.Context, o WatchOptions) error {
 	apply := func() (retry bool) {
 		set, err := LoadFiles(o.RulesPath, o.FXPath)
 		if err != nil {
-			slog.Error("rule configuration invalid; the last good rules stay live", "err", err.Error())
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				// One line per problem, so each reads as file:line:col in a log.
+				for _, p := range ve.Problems {
+					slog.Error("rule problem", "at", fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column), "path", p.Path, "problem", p.Msg)
+				}
+				slog.Error("rule configuration invalid; nothing published, the last good rules stay live", "problems", len(ve.Problems))
+			} else {
+				slog.Error("rule configuration unreadable; the last good rules stay live", "err", err.Error())
+			}
 			if o.OnApply != nil {
 				o.OnApply(Plan{}, err)
 			}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,4 +107,89 @@ func createCompacted(t *testing.T, bootstrap, name string) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, name); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestRulesWatchProcessSurvivesAnInvalidSaveAndAppliesTheFix(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	createCompacted(t, b.Bootstrap(), "rules-cli-watch")
+	env := []string{"FINLAKE_BROKERS=" + b.Bootstrap()}
+	dir := t.TempDir()
+	rules, _ := os.ReadFile("../../config/rules.yaml")
+	fx, _ := os.ReadFile("../../config/fx_rates.yaml")
+	file := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(file, rules, 0o644)
+	os.WriteFile(filepath.Join(dir, "fx_rates.yaml"), fx, 0o644)
+	logPath := filepath.Join(dir, "watch.log")
+	logf, _ := os.Create(logPath)
+	cmd := exec.Command(os.Args[0], "rules", "watch", file, "--topic", "rules-cli-watch", "--debounce", "100ms")
+	cmd.Env = append(append(os.Environ(), "LAKECTL_TEST_AS_MAIN=1", "FINLAKE_LOG_FORMAT=text"), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	highValue := func() string { // "version amount_usd" of the live high_value rule
+		out := lakectl(t, env, "", "rules", "show", "--format", "json", "--topic", "rules-cli-watch").mustOK(t).stdout
+		var live struct {
+			Rules []struct {
+				Name    string         `json:"rule_name"`
+				Version int            `json:"version"`
+				Params  map[string]any `json:"params"`
+			} `json:"rules"`
+		}
+		_ = json.Unmarshal([]byte(out), &live)
+		for _, r := range live.Rules {
+			if r.Name == "high_value" {
+				return fmt.Sprintf("v%d %v", r.Version, r.Params["amount_usd"])
+			}
+		}
+		return ""
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for got := highValue(); got != want; got = highValue() {
+			if time.Now().After(deadline) {
+				log, _ := os.ReadFile(logPath)
+				t.Fatalf("high_value is %q, want %q\n%s", got, want, log)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitFor("v1 10000")
+
+	os.WriteFile(file+".tmp", []byte(strings.Replace(string(rules), "window: 1m", "window: soon", 1)), 0o644)
+	os.Rename(file+".tmp", file)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		log, _ := os.ReadFile(logPath)
+		if strings.Contains(string(log), `rules.yaml:19:15 path=rules[1].params.window problem="\"soon\" is not a duration`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line-numbered error logged:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("watch exited on an invalid file: %v", err)
+	default:
+	}
+	if got := highValue(); got != "v1 10000" {
+		t.Fatalf("the invalid save changed the live rules: %s", got)
+	}
+
+	os.WriteFile(file+".tmp", []byte(strings.Replace(string(rules), "amount_usd: 10000", "amount_usd: 15000", 1)), 0o644)
+	os.Rename(file+".tmp", file)
+	waitFor("v2 15000")
 }
