@@ -32,13 +32,13 @@ USD, EUR, GBP and JPY, a time-of-day activity curve, the pending → completed|f
 lifecycle, injected fraud scenarios and malformed records (with --labels ground truth).
 
 Clock modes:
-  live        (no --seed, --start or --backfill, producing to Kafka or with --rate set):
-              event time is the wall clock, paced at --rate transactions/s.
-  simulated   (--seed or --start, or writing to a file without --rate): the event clock starts at
-              --start (default 00:00 UTC of the previous day) and advances at --rate modulated by the
-              activity curve, as fast as the output takes it; the same --seed, --start and --count
-              give byte-identical output.
+  live        (no --seed, --start or --backfill): event time is the wall clock at generation.
+  simulated   (--seed or --start): the event clock starts at --start (default 00:00 UTC of the
+              previous UTC day) and advances at --rate modulated by the time-of-day curve; the same
+              --seed, --start and --count give byte-identical output.
   backfill    (--backfill 24h): a simulated span ending now, produced as fast as the broker takes it.
+Pacing: to Kafka, new transactions are paced at --rate on the wall clock (0 = as fast as possible);
+to a file or stdout only when --rate is given explicitly, so a dump finishes at once.
 
 Examples:
   lakectl generate --count 2000 --seed 7 --output -          # deterministic JSON lines on stdout
@@ -127,7 +127,7 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		}
 	case cmd.IsSet("start"):
 		cfg.Start = cmd.Timestamp("start")
-	case cmd.IsSet("seed") || (!toKafka && !rateSet):
+	case cmd.IsSet("seed"):
 		cfg.Start = generator.DefaultStart(now, count, cfg.Rate, duration)
 	default:
 		mode = "live"
@@ -138,16 +138,12 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 2)
 	}
 
-	// Pacing: live runs at --rate; a simulated run only when it goes to
-	// Kafka or --rate was given explicitly, so a dump to a file is instant.
+	// Pacing by the wall clock at --rate when producing to Kafka, or to a
+	// file only when --rate was given explicitly, so a dump is instant; a
+	// backfill is never paced.
 	pace := 0.0
-	switch mode {
-	case "live":
+	if mode != "backfill" && (toKafka || rateSet) {
 		pace = rate
-	case "simulated":
-		if toKafka || rateSet {
-			pace = rate
-		}
 	}
 	pacer := generator.NewPacer(pace)
 
