@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +20,36 @@ import (
 // ingestProcess runs `lakectl ingest` as a child process.
 type ingestProcess struct {
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *syncBuffer
+}
+
+// syncBuffer is the child's log, read by the test while the child writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitReady waits for the child's "ingest ready" log line.
+func (p *ingestProcess) waitReady(t *testing.T) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "lakectl ingest to be ready", func() bool {
+		if p.cmd.ProcessState != nil {
+			t.Fatalf("lakectl ingest exited: %s", tail(p.log.String(), 3000))
+		}
+		return strings.Contains(p.log.String(), "ingest ready")
+	})
 }
 
 func finlakeBin(t *testing.T) string {
@@ -45,12 +75,12 @@ func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra 
 		"--group", "finlake-ingest-" + tt.transactions, "--http", "127.0.0.1:0",
 		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0"}, extra...)
 	cmd := exec.Command(bin, args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	p := &ingestProcess{cmd: cmd, log: &log}
+	p := &ingestProcess{cmd: cmd, log: log}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -113,8 +143,10 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	kills := 0
 	for kills < 5 {
 		proc := startIngest(t, bin, tt, dataDir)
-		// Random moments: while resuming, mid-batch, mid-commit.
-		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
+		// Random moments once consuming (a loaded machine may take seconds
+		// to start the binary): mid-batch, mid-write, mid-commit.
+		proc.waitReady(t)
+		time.Sleep(time.Duration(50+rng.IntN(1500)) * time.Millisecond)
 		proc.kill(t)
 		kills++
 		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, lake, lakehouse.TableTransactions))
@@ -128,6 +160,15 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	})
 	time.Sleep(time.Second) // a duplicate would show up in the next commit
 	proc.stop(t)
+
+	// The kills left files of uncommitted batches: `lakectl maintain` removes
+	// them (and compacts, and expires) without touching live data.
+	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--retain", "0s", "--retain-last", "1",
+		"--orphan-older-than", "0s").CombinedOutput()
+	if err != nil {
+		t.Fatalf("lakectl maintain: %v\n%s", err, out)
+	}
+	t.Logf("lakectl maintain: %s", out)
 
 	tx := countTable(t, lake, lakehouse.TableTransactions, "transaction_id")
 	al := countTable(t, lake, lakehouse.TableAlerts, "alert_id")
