@@ -16,7 +16,7 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go test-notebooks test-flink
+test: build test-go test-compose test-notebooks test-flink
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
@@ -66,6 +66,11 @@ compose-down:
 nuke:
     docker compose down --volumes --remove-orphans
 
+# Check docker-compose.yml without Docker (compose-go loader, the dev stack's flags, Flink's own memory calculator on the job jar).
+test-compose: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -count=1 ./deploy/
+
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
 # generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
@@ -78,3 +83,8 @@ test-notebooks: build
 test-e2e: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     FINLAKE_BIN={{bin}} go test -tags "{{tags}} e2e" -count=1 -timeout 25m -v ./e2e/
+
+# Benchmark the whole stack: bench/results/<date>.json and .md (about 10 minutes).
+bench: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    bench/run.sh

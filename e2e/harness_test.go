@@ -419,6 +419,11 @@ func eachRow(rec arrow.RecordBatch, cols []string, fn func(vals []string)) {
 // (transaction_id, status), in milliseconds.
 func snapshotLatencies(t *testing.T, tbl *table.Table, gen map[string]int64) []float64 {
 	t.Helper()
+	return snapshotLatenciesFiltered(t, tbl, gen, func(table.Snapshot) bool { return true })
+}
+
+func snapshotLatenciesFiltered(t *testing.T, tbl *table.Table, gen map[string]int64, use func(table.Snapshot) bool) []float64 {
+	t.Helper()
 	ctx := context.Background()
 	snaps := append([]table.Snapshot(nil), tbl.Metadata().Snapshots()...)
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].SequenceNumber < snaps[j].SequenceNumber })
@@ -436,7 +441,7 @@ func snapshotLatencies(t *testing.T, tbl *table.Table, gen map[string]int64) []f
 				continue
 			}
 			seenFiles[path] = true
-			if !isAppend {
+			if !isAppend || !use(s) {
 				continue // compaction rewrites rows that were stored earlier
 			}
 			readParquet(t, strings.TrimPrefix(path, "file://"), []string{"transaction_id", "status"}, func(v []string) {

@@ -535,3 +535,42 @@ func flightCount(t *testing.T, uri, query string) int64 {
 	t.Fatalf("%s: no rows", query)
 	return 0
 }
+
+// flightScan streams a query's whole result and counts its rows.
+func flightScan(t *testing.T, uri, query string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	db, err := flightsql.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{adbc.OptionKeyURI: uri,
+		flightsql.OptionWithMaxMsgSize: "67108864"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cnx, err := db.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cnx.Close()
+	st, err := cnx.NewStatement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SetSqlQuery(query); err != nil {
+		t.Fatal(err)
+	}
+	rdr, _, err := st.ExecuteQuery(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rdr.Release()
+	var n int64
+	for rdr.Next() {
+		n += rdr.RecordBatch().NumRows()
+	}
+	if err := rdr.Err(); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}

@@ -1,0 +1,338 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/iceberg-go/table"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/stack"
+)
+
+// Benchmarks of the whole stack, run by `just bench` (bench/run.sh), which
+// sets FINLAKE_BENCH_OUT to the results directory. They measure and report;
+// they assert only that nothing was lost, never a timing.
+
+type latency struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+}
+
+func latencyOf(ms []float64) latency {
+	if len(ms) == 0 {
+		return latency{}
+	}
+	s := append([]float64(nil), ms...)
+	sort.Float64s(s)
+	q := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return latency{N: len(s), P50: q(.5), P95: q(.95), P99: q(.99)}
+}
+
+type rateStep struct {
+	TargetTPS    float64 `json:"target_tx_per_s"`
+	ProducedTPS  float64 `json:"produced_tx_per_s"`
+	Produced     int64   `json:"produced"`
+	Landed       int64   `json:"landed"`
+	DrainSeconds float64 `json:"drain_s"` // generator stop → last row in the lake
+	Sustained    bool    `json:"sustained"`
+	Alert        latency `json:"alert_latency"`
+	Storage      latency `json:"storage_latency"`
+}
+
+type benchResult struct {
+	Date              string             `json:"date"`
+	Host              string             `json:"host"`
+	CPUs              int                `json:"cpus"`
+	GeneratorFileTPS  float64            `json:"generator_file_tx_per_s"`
+	GeneratorKafkaTPS float64            `json:"generator_kafka_tx_per_s"`
+	At10              rateStep           `json:"at_10_tx_per_s"`
+	RSSAt10MiB        int64              `json:"stack_rss_at_10_tx_per_s_mib"`
+	RSSByProcess      map[string]int64   `json:"rss_by_process_mib"`
+	Steps             []rateStep         `json:"rate_steps"`
+	MaxSustainedTPS   float64            `json:"max_sustained_tx_per_s"`
+	Flight            map[string]float64 `json:"flight"`
+	LakeRows          int64              `json:"lake_rows"`
+}
+
+func TestBench(t *testing.T) {
+	outDir := os.Getenv("FINLAKE_BENCH_OUT")
+	if outDir == "" {
+		t.Skip("FINLAKE_BENCH_OUT not set: run `just bench`")
+	}
+	p := startPipeline(t)
+	host, _ := os.Hostname()
+	res := benchResult{Date: time.Now().UTC().Format(time.RFC3339), Host: host, CPUs: numCPU(), Flight: map[string]float64{}}
+	work := t.TempDir()
+	ctx := context.Background()
+
+	// Generator alone (to a file), then into the broker as fast as it takes it.
+	const genCount = 200000
+	genArgs := []string{"generate", "--seed", "1", "--start", "2026-01-01T00:00:00Z", "--backfill", "24h", "--rate", "10",
+		"--count", strconv.Itoa(genCount), "--progress=false"}
+	start := time.Now()
+	if out, err := p.lakectl(ctx, append(genArgs, "--output", filepath.Join(work, "gen.jsonl"))...).CombinedOutput(); err != nil {
+		t.Fatalf("generate: %v\n%s", err, out)
+	}
+	res.GeneratorFileTPS = genCount / time.Since(start).Seconds()
+	before := rawEnd(t, p)
+	start = time.Now()
+	if out, err := p.lakectl(ctx, append(genArgs, "--http", "off")...).CombinedOutput(); err != nil {
+		t.Fatalf("generate to Kafka: %v\n%s", err, out)
+	}
+	res.GeneratorKafkaTPS = float64(rawEnd(t, p)-before) / time.Since(start).Seconds()
+	t.Logf("generator: %.0f records/s to a file, %.0f records/s into Kafka", res.GeneratorFileTPS, res.GeneratorKafkaTPS)
+	waitLanded(t, p, rawEnd(t, p), 10*time.Minute)
+
+	// 10 tx/s, the default: latency and the stack's memory.
+	res.At10 = runRate(t, p, 10, 60*time.Second)
+	st, _ := stack.ReadState(p.data)
+	res.RSSAt10MiB = st.TotalRSS() >> 20
+	res.RSSByProcess = map[string]int64{}
+	for _, pr := range st.Processes {
+		res.RSSByProcess[pr.Name] = pr.RSSBytes >> 20
+	}
+
+	// Step the rate up until the pipeline no longer keeps up.
+	for _, rate := range []float64{1000, 2500, 5000, 10000} {
+		step := runRate(t, p, rate, 45*time.Second)
+		res.Steps = append(res.Steps, step)
+		if step.Sustained {
+			res.MaxSustainedTPS = step.ProducedTPS
+		} else {
+			break
+		}
+	}
+
+	// Flight SQL over what the runs left in the lake.
+	uri := fmt.Sprintf("grpc://127.0.0.1:%d", p.ports.Flight)
+	res.LakeRows = flightCount(t, uri, "SELECT count(*) FROM lake.transactions")
+	timeQuery := func(name, q string) {
+		var best time.Duration
+		for i := 0; i < 3; i++ {
+			s := time.Now()
+			flightCount(t, uri, q)
+			if d := time.Since(s); i == 0 || d < best {
+				best = d
+			}
+		}
+		res.Flight[name+"_ms"] = float64(best.Microseconds()) / 1000
+	}
+	timeQuery("count", "SELECT count(*) FROM lake.transactions")
+	timeQuery("group_by_category", "SELECT count(*) FROM (SELECT merchant_category, count(*), sum(amount_usd) FROM lake.transactions GROUP BY 1)")
+	timeQuery("point_lookup", "SELECT count(*) FROM lake.transactions WHERE account_id = 'AC0000042'")
+	s := time.Now()
+	rows := flightScan(t, uri, "SELECT * FROM lake.transactions")
+	scan := time.Since(s)
+	res.Flight["scan_rows"] = float64(rows)
+	res.Flight["scan_rows_per_s"] = float64(rows) / scan.Seconds()
+
+	writeBench(t, outDir, res)
+}
+
+// runRate runs the live generator at rate for d, then measures how long the
+// lake takes to hold every produced record, and the latencies of that window.
+func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep {
+	t.Helper()
+	startOffsets := rawEndOffsets(t, p)
+	startCount := sumOffsets(startOffsets)
+	alerts := follow(t, p.brokers(), "alerts")
+	windowStart := time.Now()
+	gen := p.lakectl(context.Background(), "generate", "--rate", fmt.Sprint(rate), "--http", "off",
+		"--malformed-rate", "0", "--fraud-rate", "0.05", "--progress=false")
+	if err := gen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(d)
+	_ = gen.Process.Signal(syscall.SIGINT)
+	_ = gen.Wait()
+	stopped := time.Now()
+	produced := rawEnd(t, p) - startCount
+	landedAt := waitLanded(t, p, rawEnd(t, p), 5*time.Minute)
+	step := rateStep{TargetTPS: rate, Produced: produced, ProducedTPS: float64(produced) / stopped.Sub(windowStart).Seconds(),
+		DrainSeconds: max(0, landedAt.Sub(stopped).Seconds())}
+	step.Landed = lakeRows(t, p) // all rows: earlier phases included
+	// Kept up: the lake held everything within 15 s of the generator's stop,
+	// and the generator reached at least 90% of the asked rate.
+	step.Sustained = !landedAt.IsZero() && step.DrainSeconds <= 15 && step.ProducedTPS >= 0.9*rate
+
+	var alertMS []float64
+	for _, s := range alerts.take() {
+		if !s.rec.Timestamp.Before(windowStart) {
+			alertMS = append(alertMS, float64(s.at.Sub(s.rec.Timestamp).Milliseconds()))
+		}
+	}
+	alerts.close()
+	step.Alert = latencyOf(alertMS)
+	genTimes := map[string]int64{}
+	drainFrom(t, p.brokers(), "raw-transactions", startOffsets, func(r *kgo.Record) {
+		var ev event
+		if json.Unmarshal(r.Value, &ev) == nil {
+			if _, ok := genTimes[ev.TransactionID+"/"+ev.Status]; !ok {
+				genTimes[ev.TransactionID+"/"+ev.Status] = r.Timestamp.UnixMilli()
+			}
+		}
+	})
+	step.Storage = latencyOf(snapshotLatenciesSince(t, loadTable(t, p.data, "transactions"), genTimes, windowStart.UnixMilli()))
+	t.Logf("rate %.0f: produced %.0f tx/s, drain %.1fs, sustained %v, alert %+v, storage %+v",
+		rate, step.ProducedTPS, step.DrainSeconds, step.Sustained, step.Alert, step.Storage)
+	return step
+}
+
+func rawEndOffsets(t *testing.T, p *pipeline) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.brokers()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "raw-transactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+func sumOffsets(m map[int32]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func rawEnd(t *testing.T, p *pipeline) int64 { return sumOffsets(rawEndOffsets(t, p)) }
+
+func lakeRows(t *testing.T, p *pipeline) int64 {
+	t.Helper()
+	snap := loadTable(t, p.data, "transactions").CurrentSnapshot()
+	if snap == nil || snap.Summary == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(snap.Summary.Properties["total-records"], 10, 64)
+	return n
+}
+
+// waitLanded waits until lake.transactions holds at least want rows (every
+// raw record is a valid event in these runs) and says when; zero on timeout.
+func waitLanded(t *testing.T, p *pipeline, want int64, within time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if lakeRows(t, p) >= want {
+			return time.Now()
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Errorf("lake.transactions holds %d rows after %s, want %d: records lost or the pipeline stalled", lakeRows(t, p), within, want)
+	return time.Time{}
+}
+
+func drainFrom(t *testing.T, brokers, topic string, from map[int32]int64, fn func(*kgo.Record)) {
+	t.Helper()
+	offs := map[int32]kgo.Offset{}
+	for part, o := range from {
+		offs[part] = kgo.NewOffset().At(o)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offs}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { n++; fn(r) })
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// snapshotLatenciesSince is snapshotLatencies restricted to snapshots
+// committed at or after sinceMS.
+func snapshotLatenciesSince(t *testing.T, tbl *table.Table, gen map[string]int64, sinceMS int64) []float64 {
+	t.Helper()
+	return snapshotLatenciesFiltered(t, tbl, gen, func(s table.Snapshot) bool { return s.TimestampMs >= sinceMS })
+}
+
+func writeBench(t *testing.T, dir string, r benchResult) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, time.Now().UTC().Format("2006-01-02"))
+	b, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "# finlake stack benchmark, %s (%s, %d CPUs)\n\n", r.Date, r.Host, r.CPUs)
+	fmt.Fprintf(&md, "| figure | value | target |\n| --- | --- | --- |\n")
+	fmt.Fprintf(&md, "| generator, to a file | %.0f tx/s | |\n", r.GeneratorFileTPS)
+	fmt.Fprintf(&md, "| generator, into Kafka | %.0f tx/s | |\n", r.GeneratorKafkaTPS)
+	fmt.Fprintf(&md, "| highest sustained pipeline rate, zero loss | %.0f tx/s | 10,000 tx/s |\n", r.MaxSustainedTPS)
+	lat := func(name string, l latency, target string) {
+		fmt.Fprintf(&md, "| %s | p50 %.0f ms, p95 %.0f ms, p99 %.0f ms (n=%d) | %s |\n", name, l.P50, l.P95, l.P99, l.N, target)
+	}
+	lat("alert latency at 10 tx/s", r.At10.Alert, "p95 < 2 s")
+	lat("storage latency at 10 tx/s", r.At10.Storage, "p95 < 10 s")
+	if n := len(r.Steps); n > 0 {
+		best := r.Steps[0]
+		for _, s := range r.Steps {
+			if s.Sustained {
+				best = s
+			}
+		}
+		lat(fmt.Sprintf("alert latency at %.0f tx/s", best.ProducedTPS), best.Alert, "p95 < 2 s")
+		lat(fmt.Sprintf("storage latency at %.0f tx/s", best.ProducedTPS), best.Storage, "p95 < 10 s")
+	}
+	fmt.Fprintf(&md, "| stack RSS at 10 tx/s | %d MiB | < 3 GiB |\n", r.RSSAt10MiB)
+	for _, k := range []string{"count_ms", "group_by_category_ms", "point_lookup_ms"} {
+		fmt.Fprintf(&md, "| Flight SQL %s over %d rows | %.1f ms | |\n", strings.TrimSuffix(k, "_ms"), r.LakeRows, r.Flight[k])
+	}
+	fmt.Fprintf(&md, "| Flight SQL full scan (SELECT *) | %.0f rows/s (%.0f rows) | |\n", r.Flight["scan_rows_per_s"], r.Flight["scan_rows"])
+	fmt.Fprintf(&md, "\nRate steps (45 s each, sustained = the lake held everything within 15 s of the generator's stop):\n\n")
+	fmt.Fprintf(&md, "| target tx/s | produced tx/s | drain s | sustained | alert p95 ms | storage p95 ms |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, s := range r.Steps {
+		fmt.Fprintf(&md, "| %.0f | %.0f | %.1f | %v | %.0f | %.0f |\n", s.TargetTPS, s.ProducedTPS, s.DrainSeconds, s.Sustained, s.Alert.P95, s.Storage.P95)
+	}
+	names := make([]string, 0, len(r.RSSByProcess))
+	for n := range r.RSSByProcess {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(&md, "\nRSS at 10 tx/s by process (MiB):")
+	for _, n := range names {
+		fmt.Fprintf(&md, " %s %d;", n, r.RSSByProcess[n])
+	}
+	fmt.Fprintln(&md)
+	if err := os.WriteFile(base+".md", []byte(md.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s.json and %s.md:\n%s", base, base, md.String())
+}
+
+func numCPU() int { return runtime.NumCPU() }
