@@ -227,7 +227,11 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 	if cmd.Bool("progress") && (count > 0 || backfill > 0) && term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = progressFunc(count, cfg.Start, until)
 	}
-	slog.Info("generating", "mode", mode, "seed", cfg.Seed, "start", cfg.Start.UTC().Format(time.RFC3339Nano),
+	startLog := "wall clock"
+	if !cfg.Live {
+		startLog = cfg.Start.UTC().Format(time.RFC3339Nano)
+	}
+	slog.Info("generating", "mode", mode, "seed", cfg.Seed, "start", startLog,
 		"rate", pace, "count", count, "output", outputName(out, cmd.String("brokers")))
 	err = generator.Run(ctx, opts)
 	slog.Info("generator finished", "generated", stats.Generated.Load(), "produced", stats.Produced.Load(),
