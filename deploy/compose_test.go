@@ -875,3 +875,76 @@ func dependsOn(p *types.Project, from, to string, seen map[string]bool) bool {
 	}
 	return false
 }
+
+var layoutRE = regexp.MustCompile(`process=(\d+) heap=(\d+)(?: taskheap=(\d+))?`)
+
+// TestFlinkAcceptsTheMemorySettings feeds each Flink container's
+// FLINK_PROPERTIES, read the way the flink image's entrypoint reads them, to
+// Flink's own memory calculator from the job's jar: settings it rejects would
+// stop the container at start, which no YAML check can see.
+func TestFlinkAcceptsTheMemorySettings(t *testing.T) {
+	jar := os.Getenv("FINLAKE_FLINK_JAR")
+	required := jar != ""
+	if jar == "" {
+		jar = filepath.Join(repoRoot, "flinkjob", "target", "finlake-flinkjob.jar")
+	}
+	if _, err := os.Stat(jar); err != nil {
+		if required {
+			t.Fatalf("FINLAKE_FLINK_JAR %s: %v", jar, err)
+		}
+		t.Skipf("%s is not built; `just test-compose` builds it and runs this check", jar)
+	}
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Fatalf("java 17 is needed to run Flink's memory calculator: %v", err)
+	}
+	p := loadProject(t)
+	for _, role := range []string{"jobmanager", "taskmanager"} {
+		s := service(t, p, role)
+		var lines []string
+		for _, line := range strings.Split(env(s, "FLINK_PROPERTIES"), "\n") {
+			// docker-entrypoint.sh: every whitespace character goes, then key:value.
+			if line = strings.Join(strings.Fields(line), ""); line != "" {
+				lines = append(lines, line)
+			}
+		}
+		props := filepath.Join(t.TempDir(), role+".properties")
+		if err := os.WriteFile(props, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		out, err := exec.CommandContext(ctx, java, "-cp", jar, filepath.Join("testdata", "FlinkMemory.java"), role, props).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Errorf("%s: Flink rejects the memory settings: %v\n%s", role, err, tail(out))
+			continue
+		}
+		m := layoutRE.FindSubmatch(out)
+		if m == nil {
+			t.Errorf("%s: no memory layout in %s", role, tail(out))
+			continue
+		}
+		process, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		heap, _ := strconv.ParseInt(string(m[2]), 10, 64)
+		t.Logf("%s: process %d MiB, JVM heap %d MiB, container limit %d MiB", role, process>>20, heap>>20, memLimit(s)>>20)
+		if process >= memLimit(s) {
+			t.Errorf("%s: Flink sizes the process at %d MiB, not below the container limit %d MiB", role, process>>20, memLimit(s)>>20)
+		}
+		if role == "taskmanager" {
+			// The job keeps its keyed state (lifecycle, velocity windows) on
+			// the heap: leave it room.
+			taskHeap, _ := strconv.ParseInt(string(m[3]), 10, 64)
+			t.Logf("taskmanager: task heap %d MiB", taskHeap>>20)
+			if taskHeap < 256<<20 {
+				t.Errorf("taskmanager: task heap %d MiB; the job's heap state wants at least 256 MiB", taskHeap>>20)
+			}
+		}
+	}
+}
+
+func tail(b []byte) string {
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
