@@ -83,3 +83,8 @@ test-notebooks: build
 test-e2e: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     FINLAKE_BIN={{bin}} go test -tags "{{tags}} e2e" -count=1 -timeout 25m -v ./e2e/
+
+# Benchmark the whole stack: bench/results/<date>.json and .md (about 10 minutes).
+bench: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    bench/run.sh
