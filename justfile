@@ -16,7 +16,7 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go test-compose test-notebooks test-flink
+test: build test-go test-compose test-notebooks test-flink test-e2e
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
@@ -88,3 +88,8 @@ test-e2e: build
 bench: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     bench/run.sh
+
+# One simulated day (864,000 transactions) through the whole stack at full speed: counts, lake size, files, RSS.
+soak: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    FINLAKE_BIN={{bin}} FINLAKE_SOAK_OUT={{justfile_directory()}}/bench/results go test -tags "{{tags}} e2e" -run '^TestSoak$' -count=1 -timeout 90m -v ./e2e/
