@@ -102,6 +102,10 @@ func Open(opts Options) (*DB, error) {
 	}
 	stmts = append(stmts,
 		"SET parquet_metadata_cache=true",
+		// Iceberg promises no row order across files; without this DuckDB holds
+		// back chunks to keep file order, which delays the first batch of a scan
+		// and buffers memory. ORDER BY is unaffected.
+		"SET preserve_insertion_order=false",
 		"SET enable_external_access=false",
 		"SET autoinstall_known_extensions=false",
 		"SET autoload_known_extensions=false",
