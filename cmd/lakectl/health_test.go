@@ -100,7 +100,9 @@ func startLakectl(t *testing.T, env []string, args ...string) *exec.Cmd {
 }
 
 func TestHealthOfARunningPipeline(t *testing.T) {
-	b := kafkalocal.SharedT(t)
+	// Its own broker: health reads the contract topics, which other tests of
+	// this binary write on the shared one.
+	b := kafkalocal.StartT(t)
 	brokers := b.Bootstrap()
 	ctx := context.Background()
 

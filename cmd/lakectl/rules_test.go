@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/stack/kafkalocal"
-	"github.com/finlake/finlake/topics"
 )
 
 func TestRulesApplyThenShowReadsTheSameRulesBack(t *testing.T) {
@@ -80,15 +79,19 @@ func TestAlertsTailFiltersBySeverity(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	alert := func(rule, sev string) *kgo.Record {
-		return &kgo.Record{Topic: topics.Alerts, Key: []byte(rule), Value: []byte(`{"alert_id":"a-` + rule + `","transaction_id":"t-` + rule +
+		return &kgo.Record{Topic: "alerts-cli-tail", Key: []byte(rule), Value: []byte(`{"alert_id":"a-` + rule + `","transaction_id":"t-` + rule +
 			`","account_id":"AC1","rule_name":"` + rule + `","rule_type":"threshold","rule_version":1,"severity":"` + sev +
 			`","alert_timestamp":"2026-11-26T01:00:00Z","description":"d","transaction":{"amount":1.00,"currency":"USD"}}`)}
+	}
+	// Its own topic: other tests of this binary share the broker's alerts topic.
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, "alerts-cli-tail"); err != nil {
+		t.Fatal(err)
 	}
 	if err := cl.ProduceSync(ctx, alert("low_one", "low"), alert("critical_one", "critical"), alert("medium_one", "medium")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	// Partitions interleave, so ask for both records at or above medium and compare as a set.
-	out := lakectl(t, []string{"FINLAKE_BROKERS=" + b.Bootstrap()}, "", "alerts", "tail", "--from-beginning", "--min-severity", "medium", "--max", "2").mustOK(t).stdout
+	out := lakectl(t, []string{"FINLAKE_BROKERS=" + b.Bootstrap()}, "", "alerts", "tail", "--topic", "alerts-cli-tail", "--from-beginning", "--min-severity", "medium", "--max", "2").mustOK(t).stdout
 	if strings.Contains(out, "low_one") || !strings.Contains(out, "critical_one") || !strings.Contains(out, "medium_one") {
 		t.Fatalf("unexpected tail output:\n%s", out)
 	}

@@ -13,8 +13,9 @@ import (
 	"github.com/finlake/finlake/tail"
 )
 
-func tailFlags() []cli.Flag {
+func tailFlags(topic string) []cli.Flag {
 	return []cli.Flag{brokersFlag(),
+		&cli.StringFlag{Name: "topic", Value: topic, Usage: "topic to follow"},
 		&cli.BoolFlag{Name: "from-beginning", Usage: "start at the oldest record instead of new ones only"},
 		&cli.StringFlag{Name: "format", Value: "pretty", Usage: "pretty (one line per record) or json (the record value, one per line)"},
 		&cli.IntFlag{Name: "max", Usage: "stop after N records (0: follow until Ctrl-C)"},
@@ -47,7 +48,7 @@ Examples:
   lakectl alerts tail
   lakectl alerts tail --min-severity medium --from-beginning
   lakectl alerts tail --max 10 --format json`,
-			Flags: append(tailFlags(), &cli.StringFlag{Name: "min-severity", Value: "low",
+			Flags: append(tailFlags(tail.AlertsTopic), &cli.StringFlag{Name: "min-severity", Value: "low",
 				Usage: "show alerts of this severity and above: low, medium, high, critical"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				if err := checkTailFormat(cmd); err != nil {
@@ -58,7 +59,7 @@ Examples:
 					return badInput("--min-severity %q: want one of %s", cmd.String("min-severity"), strings.Join(rules.Severities, ", "))
 				}
 				w := cmd.Root().Writer
-				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: tail.AlertsTopic,
+				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: cmd.String("topic"),
 					FromBeginning: cmd.Bool("from-beginning"), Max: int(cmd.Int("max")),
 					Filter: func(r *kgo.Record) bool {
 						a, err := tail.DecodeAlert(r.Value)
@@ -98,13 +99,13 @@ Examples:
 			Description: `Examples:
   lakectl dlq tail
   lakectl dlq tail --from-beginning --format json | jq '.errors[].rule'`,
-			Flags: append(tailFlags(), &cli.IntFlag{Name: "raw-chars", Value: 200, Usage: "show at most N characters of the raw value (0: all)"}),
+			Flags: append(tailFlags(tail.DeadLetterTopic), &cli.IntFlag{Name: "raw-chars", Value: 200, Usage: "show at most N characters of the raw value (0: all)"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				if err := checkTailFormat(cmd); err != nil {
 					return err
 				}
 				w := cmd.Root().Writer
-				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: tail.DeadLetterTopic,
+				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: cmd.String("topic"),
 					FromBeginning: cmd.Bool("from-beginning"), Max: int(cmd.Int("max"))}, func(r *kgo.Record) error {
 					if cmd.String("format") == "json" {
 						_, err := fmt.Fprintf(w, "%s\n", r.Value)
