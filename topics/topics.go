@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The contract's topic names (see ARCHITECTURE.md, "Kafka topics").
@@ -111,26 +112,25 @@ func Ensure(ctx context.Context, brokers []string, opts ...Option) error {
 		return fmt.Errorf("topics: kafka client for %v: %w", brokers, err)
 	}
 	defer cl.Close()
-	return EnsureWith(ctx, kadm.NewClient(cl), opts...)
+	return EnsureWith(ctx, cl, opts...)
 }
 
-// EnsureWith is Ensure on a caller's admin client.
-func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
+// EnsureWith is Ensure on a caller's client (not closed).
+func EnsureWith(ctx context.Context, cl *kgo.Client, opts ...Option) error {
 	o := options{}
 	for _, f := range opts {
 		f(&o)
 	}
+	adm := kadm.NewClient(cl)
 	specs := Specs(o.dataPartitions)
 	names := Names()
-	existing, err := adm.ListTopics(ctx, names...)
+	partitions, err := partitionCounts(ctx, cl, names)
 	if err != nil {
 		return fmt.Errorf("topics: list topics (is Kafka up at the given --brokers?): %w", err)
 	}
 	created := map[string]bool{}
-	partitions := map[string]int32{}
 	for _, s := range specs {
-		if d, ok := existing[s.Name]; ok && d.Err == nil {
-			partitions[s.Name] = int32(len(d.Partitions))
+		if _, ok := partitions[s.Name]; ok {
 			continue
 		}
 		var cfg map[string]*string
@@ -151,11 +151,11 @@ func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
 		case errors.Is(err, kerr.TopicAlreadyExists):
 			// Created by someone else since we listed: judge it like any
 			// existing topic.
-			td, err := adm.ListTopics(ctx, s.Name)
+			p, err := partitionCounts(ctx, cl, []string{s.Name})
 			if err != nil {
 				return fmt.Errorf("topics: describe %s: %w", s.Name, err)
 			}
-			partitions[s.Name] = int32(len(td[s.Name].Partitions))
+			partitions[s.Name] = p[s.Name]
 		default:
 			return fmt.Errorf("topics: create %s: %w", s.Name, err)
 		}
@@ -195,6 +195,37 @@ func EnsureWith(ctx context.Context, adm *kadm.Client, opts ...Option) error {
 		return fmt.Errorf("topics: existing topics do not match the contract: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// partitionCounts asks a broker directly for the partition counts of the
+// names that exist. kadm's listings answer from the client's metadata cache
+// (up to MetadataMinAge, 5 s, old), which can still say a topic is missing
+// that was just created.
+func partitionCounts(ctx context.Context, cl *kgo.Client, names []string) (map[string]int32, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, n := range names {
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr(n)
+		req.Topics = append(req.Topics, t)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int32{}
+	for _, t := range resp.Topics {
+		if t.Topic == nil {
+			continue
+		}
+		switch err := kerr.ErrorForCode(t.ErrorCode); {
+		case err == nil, errors.Is(err, kerr.LeaderNotAvailable): // the latter: just created
+			out[*t.Topic] = int32(len(t.Partitions))
+		case errors.Is(err, kerr.UnknownTopicOrPartition):
+		default:
+			return nil, fmt.Errorf("metadata of %s: %w", *t.Topic, err)
+		}
+	}
+	return out, nil
 }
 
 // describeConfigs retries while a just created topic is not yet in the

@@ -2,7 +2,9 @@ package topics_test
 
 import (
 	"context"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,40 +15,45 @@ import (
 	"github.com/finlake/finlake/topics"
 )
 
-// bareBroker is a broker of the test's own with no topics yet.
-func bareBroker(t *testing.T) (*kafkalocal.Broker, context.Context) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	b, err := kafkalocal.Start(ctx, kafkalocal.Options{Dir: t.TempDir(), QuickStart: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Stop() })
-	return b, ctx
+var bare struct {
+	once sync.Once
+	b    *kafkalocal.Broker
+	err  error
 }
 
-func TestEnsureTwiceCreatesOnceAndCompactsAlertRules(t *testing.T) {
-	b, ctx := bareBroker(t)
-	brokers := []string{b.Bootstrap()}
-	var first, second []topics.Status
-	if err := topics.Ensure(ctx, brokers, topics.WithReport(func(s topics.Status) { first = append(first, s) })); err != nil {
-		t.Fatal(err)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bare.b != nil {
+		_ = bare.b.Stop()
 	}
-	if err := topics.Ensure(ctx, brokers, topics.WithReport(func(s topics.Status) { second = append(second, s) })); err != nil {
-		t.Fatalf("second Ensure on existing topics: %v", err)
-	}
+	os.Exit(code)
+}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+// bareBroker is this package's one broker, started without the contract
+// topics (unlike kafkalocal.SharedT), so Ensure's creating is observable.
+// Each test must leave the contract topics as Ensure wants them.
+func bareBroker(t *testing.T) (*kafkalocal.Broker, *kadm.Client, context.Context) {
+	t.Helper()
+	bare.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		bare.b, bare.err = kafkalocal.Start(ctx, kafkalocal.Options{QuickStart: true})
+	})
+	if bare.err != nil {
+		t.Fatal(bare.err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bare.b.Bootstrap()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	td, err := adm.ListTopics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cl.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return bare.b, kadm.NewClient(cl), ctx
+}
+
+func alertRulesPolicy(t *testing.T, ctx context.Context, adm *kadm.Client) string {
+	t.Helper()
 	cfgs, err := adm.DescribeTopicConfigs(ctx, topics.AlertRules)
 	if err != nil {
 		t.Fatal(err)
@@ -55,23 +62,40 @@ func TestEnsureTwiceCreatesOnceAndCompactsAlertRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := ""
 	for _, c := range rc.Configs {
 		if c.Key == "cleanup.policy" {
-			policy = c.MaybeValue()
+			return c.MaybeValue()
 		}
+	}
+	return ""
+}
+
+func TestEnsureTwiceCreatesOnceAndCompactsAlertRules(t *testing.T) {
+	b, adm, ctx := bareBroker(t)
+	before, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokers := []string{b.Bootstrap()}
+	var first, second []topics.Status
+	if err := topics.Ensure(ctx, brokers, topics.WithReport(func(s topics.Status) { first = append(first, s) })); err != nil {
+		t.Fatal(err)
+	}
+	if err := topics.Ensure(ctx, brokers, topics.WithReport(func(s topics.Status) { second = append(second, s) })); err != nil {
+		t.Fatalf("second Ensure on existing topics: %v", err)
+	}
+	// A new client: adm's metadata cache may predate the creations.
+	_, fresh, _ := bareBroker(t)
+	after, err := fresh.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	want := map[string]int{topics.RawTransactions: 3, topics.AlertRules: 1, topics.TransactionsProcessed: 3,
 		topics.Alerts: 3, topics.DeadLetter: 3}
-	got := map[string]int{}
-	for _, n := range td.Names() {
-		got[n] = len(td[n].Partitions)
-	}
-	created := 0
 	for _, s := range first {
-		if s.Created {
-			created++
+		if s.Created == before.Has(s.Name) {
+			t.Errorf("first Ensure: %s created=%v, but it existed before: %v", s.Name, s.Created, before.Has(s.Name))
 		}
 	}
 	for _, s := range second {
@@ -79,9 +103,14 @@ func TestEnsureTwiceCreatesOnceAndCompactsAlertRules(t *testing.T) {
 			t.Errorf("second Ensure re-created %s", s.Name)
 		}
 	}
-	if len(got) != len(want) || created != len(want) || len(second) != len(want) || policy != "compact" {
-		t.Fatalf("topics %v (want %v), created %d then %d reported, alert-rules cleanup.policy=%q (want compact)",
-			got, want, created, len(second), policy)
+	got := map[string]int{}
+	for _, n := range after.Names() {
+		got[n] = len(after[n].Partitions)
+	}
+	policy := alertRulesPolicy(t, ctx, adm)
+	if len(first) != len(want) || len(second) != len(want) || len(got) != len(want) || policy != "compact" {
+		t.Fatalf("reports %d and %d, topics %v (want %v), alert-rules cleanup.policy=%q (want compact)",
+			len(first), len(second), got, want, policy)
 	}
 	for n, p := range want {
 		if got[n] != p {
@@ -91,22 +120,32 @@ func TestEnsureTwiceCreatesOnceAndCompactsAlertRules(t *testing.T) {
 }
 
 func TestEnsureRejectsNonCompactedAlertRules(t *testing.T) {
-	b, ctx := bareBroker(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
-	if err != nil {
+	b, adm, ctx := bareBroker(t)
+	if err := topics.Ensure(ctx, []string{b.Bootstrap()}); err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": kadm.StringPtr("delete")}, topics.AlertRules)
-	if err == nil {
-		err = resp.Err
+	alter := func(policy string) {
+		t.Helper()
+		resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr(policy)}}, topics.AlertRules)
+		if err == nil {
+			_, err = resp.On(topics.AlertRules, nil)
+		}
+		if err != nil {
+			t.Fatalf("set alert-rules cleanup.policy=%s: %v", policy, err)
+		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	alter("delete")
+	t.Cleanup(func() { alter("compact") })
 
-	err = topics.Ensure(ctx, []string{b.Bootstrap()})
-	if err == nil || !strings.Contains(err.Error(), "alert-rules has cleanup.policy=\"delete\"") {
+	// The broker applies config changes asynchronously; wait until it shows.
+	for alertRulesPolicy(t, ctx, adm) != "delete" {
+		if ctx.Err() != nil {
+			t.Fatal("alert-rules never showed cleanup.policy=delete")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	err := topics.Ensure(ctx, []string{b.Bootstrap()})
+	if err == nil || !strings.Contains(err.Error(), `alert-rules has cleanup.policy="delete"`) {
 		t.Fatalf("Ensure with a non-compacted alert-rules returned %v, want an error naming the mismatch", err)
 	}
 }
