@@ -234,3 +234,25 @@ func TestScheduledMaintenanceInTheServiceKeepsCountsExact(t *testing.T) {
 		t.Fatalf("want %d rows/keys/offsets, got %+v", want, c)
 	}
 }
+
+func TestGracefulStopCommitsTheBatchInHand(t *testing.T) {
+	tt := newTopics(t)
+	ctx := context.Background()
+	p := newProducer(t, tt)
+	cfg := testConfig(t, tt, t.TempDir())
+	cfg.CommitInterval = time.Hour // only the stop can commit
+	httpAddr, stop := runService(t, cfg)
+	p.send(ctx, 250, true)
+	waitFor(t, 30*time.Second, "250 records consumed", func() bool {
+		_, m := getText(t, "http://"+httpAddr+"/metrics")
+		return strings.Contains(m, `finlake_ingest_records_consumed_total{table="transactions"} 250`)
+	})
+	if n := rowCount(t, cfg.Lake, lakehouse.TableTransactions); n != 0 {
+		t.Fatalf("nothing should be committed before the interval, got %d rows", n)
+	}
+	stop()
+	c := countTable(t, cfg.Lake, lakehouse.TableTransactions, "transaction_id")
+	if c.rows != 250 || c.distinctKeys != 250 {
+		t.Fatalf("after a graceful stop: want the 250 consumed rows committed, got %+v", c)
+	}
+}

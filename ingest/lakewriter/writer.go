@@ -279,9 +279,17 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		cctx := ctx
 		if err := w.fill(ctx, cl, b, consumed); err != nil {
-			b.abort()
-			return err
+			if ctx.Err() == nil || b.rows == 0 {
+				b.abort()
+				return err
+			}
+			// A graceful stop lands the batch in hand, so a restart does not
+			// redo it; a kill -9 here is just as safe, only slower.
+			stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			cctx = stopCtx
 		}
 		if b.rows == 0 {
 			b.abort()
@@ -297,7 +305,7 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 		next := consumed.Clone()
 		// The committed table (with any schema change that landed before
 		// it) shapes the next batch; nil means load it afresh.
-		if tbl, err = w.commit(ctx, b, files, committed, next); err != nil {
+		if tbl, err = w.commit(cctx, b, files, committed, next); err != nil {
 			b.abort()
 			return err
 		}
@@ -306,6 +314,10 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 			"commit_ms", time.Since(written).Milliseconds())
 		b.release()
 		committed = next
+		if cctx != ctx {
+			w.log.Info("committed the batch in hand before stopping", "table", w.cfg.Table, "offsets", committed.Encode())
+			return nil
+		}
 		w.commitGroupOffsets(ctx, cl, committed)
 	}
 }
@@ -540,7 +552,9 @@ func (w *tableWriter) newBatch(ctx context.Context, tbl *table.Table) (*batch, e
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", w.cfg.Table, err)
 	}
-	bctx, cancel := context.WithCancel(ctx)
+	// Not derived from ctx: a stopping service still finishes the batch's
+	// files to commit them; abort cancels.
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	return &batch{w: w, tbl: tbl, rb: rb, ctx: bctx, cancel: cancel, startedAt: time.Now()}, nil
 }
 
