@@ -35,7 +35,8 @@ func NewTable(w io.Writer, header ...string) *tablewriter.Table {
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	}
 	if width := Width(w); width > 0 {
-		opts = append(opts, tablewriter.WithMaxWidth(width), tablewriter.WithRowAutoWrap(tw.WrapNormal))
+		opts = append(opts, tablewriter.WithMaxWidth(width), tablewriter.WithRowAutoWrap(tw.WrapNormal),
+			tablewriter.WithHeaderAutoWrap(tw.WrapBreak))
 	}
 	t := tablewriter.NewTable(w, opts...)
 	if len(header) > 0 {

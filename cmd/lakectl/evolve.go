@@ -86,6 +86,15 @@ Examples:
 					return flightExit(err)
 				}
 				defer cl.Close()
+				before, err := currentSchema(ctx, cl, table)
+				if err != nil {
+					return flightExit(err)
+				}
+				for _, f := range before.Fields() {
+					if strings.EqualFold(f.Name, col) {
+						return badInput("lake.%s already has a column %s (%s); pick another name", table, f.Name, sqlType(f.Type))
+					}
+				}
 				rows, err := cl.Query(ctx, sql)
 				if err != nil {
 					return flightExit(err)
@@ -132,7 +141,39 @@ func printSchema(w interface{ Write([]byte) (int, error) }, s *arrow.Schema, mar
 		if f.Name == mark {
 			note = "← new"
 		}
-		rows = append(rows, []string{f.Name, f.Type.String(), fmt.Sprint(f.Nullable), note})
+		rows = append(rows, []string{f.Name, sqlType(f.Type), fmt.Sprint(f.Nullable), note})
 	}
 	return termout.Render(w, []string{"column", "type", "nullable", ""}, rows)
+}
+
+// sqlType names an Arrow type the way the ALTER TABLE statement and Iceberg do.
+func sqlType(t arrow.DataType) string {
+	switch v := t.(type) {
+	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
+		return "string"
+	case *arrow.TimestampType:
+		if v.TimeZone != "" {
+			return "timestamptz"
+		}
+		return "timestamp"
+	case *arrow.Decimal128Type:
+		return fmt.Sprintf("decimal(%d,%d)", v.Precision, v.Scale)
+	case *arrow.Date32Type:
+		return "date"
+	case *arrow.BooleanType:
+		return "boolean"
+	case *arrow.Int32Type:
+		return "int"
+	case *arrow.Int64Type:
+		return "bigint"
+	case *arrow.Float32Type:
+		return "float"
+	case *arrow.Float64Type:
+		return "double"
+	case *arrow.BinaryType, *arrow.LargeBinaryType:
+		return "binary"
+	case *arrow.Time64Type:
+		return "time"
+	}
+	return t.String()
 }

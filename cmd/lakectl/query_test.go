@@ -261,6 +261,9 @@ func TestQueryCommands(t *testing.T) {
 		if !strings.Contains(out, "rows: 3\n") || !strings.Contains(out, "timestamp_day") || !strings.Contains(out, "amount_usd") {
 			t.Errorf("describe at snapshot 1:\n%s", out)
 		}
+		t.Logf("describe:\n%s", out)
+		t.Logf("snapshots:\n%s", lakectl(t, env, "", "snapshots", "transactions").mustOK(t).stdout)
+		t.Logf("run alerts_with_transactions:\n%s", lakectl(t, env, "", "run", "alerts_with_transactions").mustOK(t).stdout)
 		js := lakectl(t, env, "", "snapshots", "transactions", "--format", "json").mustOK(t).stdout
 		var snaps []struct {
 			ID      string            `json:"snapshot_id"`
@@ -285,8 +288,10 @@ func TestQueryCommands(t *testing.T) {
 		if !strings.Contains(out, "risk_score") || !strings.Contains(out, "← new") {
 			t.Fatalf("add-column output:\n%s", out)
 		}
+		t.Logf("add-column:\n%s", out)
 		r = lakectl(t, admin, "", "evolve", "add-column", "transactions", "risk_score", "double")
-		if r.code != 2 || !strings.Contains(strings.ToLower(r.stderr), "exists") {
+		t.Logf("existing column: %s", r.stderr)
+		if r.code != 2 || !strings.Contains(r.stderr, "already has a column risk_score (double)") {
 			t.Fatalf("existing column: exit %d %s", r.code, r.stderr)
 		}
 		r = lakectl(t, admin, "", "evolve", "add-column", "transactions", "x", "money")
