@@ -4,8 +4,13 @@ package flight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lake"
@@ -80,26 +85,59 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	loaded := map[string]*lake.Pin{} // table name -> table at load time (current)
 	pinned := map[string]*lake.Pin{} // table + as-of -> pin
 	exprs := map[string]string{}     // pin + meta kind -> SQL
-	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
-		at := r.AsOf
-		if at.Kind == sqlrewrite.Current {
-			at = asOf
+	load := func(name string) (*lake.Pin, error) {
+		if base, ok := loaded[name]; ok {
+			return base, nil
 		}
-		base, ok := loaded[r.Table]
-		if !ok {
-			tbl, err := s.lake.Load(ctx, r.Table)
+		tbl, err := s.lake.Load(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		base := &lake.Pin{Name: name, Table: tbl}
+		loaded[name] = base
+		return base, nil
+	}
+	// A snapshot id in the header belongs to one table; every other table is
+	// pinned at the instant that snapshot was committed, so the whole query
+	// still sees one moment.
+	var headerInstant *sqlrewrite.AsOf
+	if asOf.Kind == sqlrewrite.Version {
+		for _, name := range names {
+			base, err := load(name)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			base = &lake.Pin{Name: r.Table, Table: tbl}
-			loaded[r.Table] = base
+			if snap := base.Table.SnapshotByID(asOf.Version); snap != nil {
+				headerInstant = &sqlrewrite.AsOf{Kind: sqlrewrite.Timestamp, Time: time.UnixMilli(snap.TimestampMs)}
+				break
+			}
+		}
+		if headerInstant == nil {
+			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lake.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
+		}
+	}
+	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
+		base, err := load(r.Table)
+		if err != nil {
+			return "", err
+		}
+		at, lenient := r.AsOf, false
+		if at.Kind == sqlrewrite.Current {
+			at, lenient = asOf, asOf.Kind != sqlrewrite.Current
+			if at.Kind == sqlrewrite.Version && base.Table.SnapshotByID(at.Version) == nil {
+				at = *headerInstant
+			}
 		}
 		key := r.Table + "|" + at.String()
 		pin, ok := pinned[key]
 		if !ok {
-			var err error
 			if pin, err = lake.PinAt(base.Table, r.Table, at); err != nil {
-				return "", err
+				// A table that had no snapshot yet at the query's instant was
+				// empty then: with a whole-query pin that is an answer, not an error.
+				if !lenient || at.Kind != sqlrewrite.Timestamp || !errors.Is(err, lake.ErrNotFound) {
+					return "", err
+				}
+				pin = &lake.Pin{Name: r.Table, Table: base.Table, Schema: firstSchema(base.Table)}
 			}
 			pinned[key] = pin
 		}
@@ -108,7 +146,6 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			return e, nil
 		}
 		var e string
-		var err error
 		if r.Meta != "" {
 			e, err = s.lake.MetaSQL(ctx, pin, r.Meta)
 		} else {
@@ -214,3 +251,18 @@ var statementWords = map[string]bool{"COPY": true, "INSERT": true, "UPDATE": tru
 	"SET": true, "RESET": true, "PRAGMA": true, "CALL": true, "EXPORT": true, "IMPORT": true, "CHECKPOINT": true,
 	"VACUUM": true, "BEGIN": true, "COMMIT": true, "ROLLBACK": true, "ANALYZE": true, "PREPARE": true, "EXECUTE": true,
 	"DEALLOCATE": true, "MERGE": true, "USE": true, "PIVOT": true, "UNPIVOT": true, "UPDATE_EXTENSIONS": true}
+
+// firstSchema is the schema a table was created with.
+func firstSchema(t *table.Table) *iceberg.Schema {
+	schemas := t.Metadata().Schemas()
+	if len(schemas) == 0 {
+		return t.Schema()
+	}
+	first := schemas[0]
+	for _, sc := range schemas {
+		if sc.ID < first.ID {
+			first = sc
+		}
+	}
+	return first
+}

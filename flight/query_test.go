@@ -91,6 +91,19 @@ func TestAsOfHeaderPinsTheWholeQuery(t *testing.T) {
 	if got := byID.one("SELECT count(*) FROM transactions"); got != "10" {
 		t.Fatalf("as-of snapshot %d: got %s, want 10", s1.SnapshotID, got)
 	}
+	// The snapshot id is transactions'; alerts is pinned at that snapshot's
+	// commit instant, before alerts had any data.
+	if got := byID.one("SELECT (SELECT count(*) FROM transactions) * 100 + (SELECT count(*) FROM lake.alerts)"); got != "1000" {
+		t.Fatalf("as-of snapshot %d across tables: got %s, want 1000", s1.SnapshotID, got)
+	}
+	early := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "2001-01-01T00:00:00Z"})
+	if got := early.one("SELECT count(*) FROM transactions"); got != "0" {
+		t.Fatalf("as-of before the first snapshot: got %s, want 0 (the table was empty then)", got)
+	}
+	unknown := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "12345"})
+	if _, _, err := unknown.query("SELECT count(*) FROM transactions"); adbcStatus(err) != adbc.StatusNotFound {
+		t.Fatalf("unknown snapshot id in header: %v", err)
+	}
 	now := dial(t, r.Addr(), nil)
 	if got := now.one("SELECT (SELECT count(*) FROM transactions) * 100 + (SELECT count(*) FROM lake.alerts)"); got != "1507" {
 		t.Fatalf("current: got %s, want 1507", got)
