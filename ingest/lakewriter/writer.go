@@ -26,8 +26,9 @@ import (
 )
 
 var (
-	errDiskFull     = errors.New("disk guard: warehouse filesystem full")
-	errOffsetsMoved = errors.New("the table's offsets moved under this writer (is a second ingest running?)")
+	errPartitionsAdded = errors.New("partitions were added to the topic")
+	errDiskFull        = errors.New("disk guard: warehouse filesystem full")
+	errOffsetsMoved    = errors.New("the table's offsets moved under this writer (is a second ingest running?)")
 )
 
 // Summary properties besides the offsets, for audit.
@@ -87,8 +88,10 @@ type writerStatus struct {
 	Error         string                      `json:"error,omitempty"`
 	ResumedFrom   *int64                      `json:"resumed_from_snapshot,omitempty"`
 	LastCommit    *commitInfo                 `json:"last_commit,omitempty"`
-	Rows          int64                       `json:"rows_committed"`
+	Rows          int64                       `json:"rows_committed"` // by this session
 	Files         int64                       `json:"files_committed"`
+	TableRows     int64                       `json:"table_rows"` // whole table, as of the last commit
+	TableFiles    int64                       `json:"table_data_files"`
 	Commits       int64                       `json:"commits"`
 	Partitions    map[string]*partitionStatus `json:"partitions"`
 	Resumes       int64                       `json:"resumes"`
@@ -156,6 +159,10 @@ func (w *tableWriter) Run(ctx context.Context) error {
 			}
 			w.log.Info("disk guard cleared; resuming from the table's offsets", "table", w.cfg.Table)
 			backoff = time.Second
+			continue
+		}
+		if errors.Is(err, errPartitionsAdded) {
+			w.log.Info("resuming to consume new partitions", "table", w.cfg.Table, "topic", w.cfg.Topic, "err", err)
 			continue
 		}
 		w.setState("error", err)
@@ -257,9 +264,19 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 		"from_snapshot", w.st.ResumedFrom)
 
 	consumed := committed.Clone() // next offsets after everything polled so far
+	lastPartCheck := time.Now()
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if time.Since(lastPartCheck) > 30*time.Second {
+			// Assignment is explicit, so new partitions need a resume to be
+			// consumed (between batches: nothing in hand is lost).
+			lastPartCheck = time.Now()
+			if d, err := kadm.NewClient(cl).ListTopics(ctx, w.cfg.Topic); err == nil && d[w.cfg.Topic].Err == nil &&
+				len(d[w.cfg.Topic].Partitions) > len(parts) {
+				return fmt.Errorf("%w (%d → %d)", errPartitionsAdded, len(parts), len(d[w.cfg.Topic].Partitions))
+			}
 		}
 		if err := w.guard.CriticalError(); err != nil {
 			return err
@@ -435,7 +452,7 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 				// are in, and writing them again would duplicate them.
 				w.m.dropped.WithLabelValues(w.cfg.Table).Inc()
 				w.log.Warn("batch already committed by an earlier attempt; dropping it", "table", w.cfg.Table, "offsets", next.Encode())
-				w.committed(b, files, tbl.CurrentSnapshot().SnapshotID, attempt)
+				w.committed(b, files, tbl.CurrentSnapshot(), attempt)
 				return tbl, nil
 			}
 			return nil, fmt.Errorf("%w: batch starts at %s, table now at %s", errOffsetsMoved, base.Encode(), cur.Encode())
@@ -456,13 +473,19 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 			}
 			continue
 		}
-		w.committed(b, files, newTbl.CurrentSnapshot().SnapshotID, attempt)
+		w.committed(b, files, newTbl.CurrentSnapshot(), attempt)
 		return newTbl, nil
 	}
 	return nil, fmt.Errorf("commit %s after %d attempts: %w", w.cfg.Table, w.cfg.CommitRetries+1, lastErr)
 }
 
-func (w *tableWriter) committed(b *batch, files []iceberg.DataFile, snapID int64, retries int) {
+func (w *tableWriter) committed(b *batch, files []iceberg.DataFile, snap *table.Snapshot, retries int) {
+	snapID := snap.SnapshotID
+	var totalRows, totalFiles int64
+	if snap.Summary != nil {
+		totalRows, _ = strconv.ParseInt(snap.Summary.Properties["total-records"], 10, 64)
+		totalFiles, _ = strconv.ParseInt(snap.Summary.Properties["total-data-files"], 10, 64)
+	}
 	now := time.Now()
 	rows := int64(b.rows)
 	w.m.written.WithLabelValues(w.cfg.Table).Add(float64(rows))
@@ -482,6 +505,7 @@ func (w *tableWriter) committed(b *batch, files []iceberg.DataFile, snapID int64
 	w.st.LastCommit = &commitInfo{At: now.UTC(), SnapshotID: snapID, Rows: rows, Files: len(files), Retries: retries}
 	w.st.Rows += rows
 	w.st.Files += int64(len(files))
+	w.st.TableRows, w.st.TableFiles = totalRows, totalFiles
 	w.st.Commits++
 }
 
