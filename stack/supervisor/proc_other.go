@@ -36,3 +36,13 @@ func treeRSS(pids []int) map[int]int64 {
 	}
 	return sumTrees(pids, children, func(p int) int64 { return rss[p] })
 }
+
+// vmRSS is the RSS of pid alone, in bytes.
+func vmRSS(pid int) int64 {
+	out, err := exec.Command("ps", "-o", "rss=", "-p", strconv.Itoa(pid)).Output()
+	if err != nil {
+		return 0
+	}
+	kb, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	return kb * 1024
+}
