@@ -271,3 +271,37 @@ func TestMetricsAndStatusEndpoints(t *testing.T) {
 	get("/readyz")
 	get("/healthz")
 }
+
+func TestDataFileSymlinkedOutOfTheWarehouseIsNotRead(t *testing.T) {
+	l := newTestLake(t)
+	tbl := l.createTx(t, "victim")
+	tbl = l.appendRows(t, "victim", makeRows("a", 3, day1))
+	tasks, err := tbl.Scan().PlanFiles(context.Background())
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("plan: %v", err)
+	}
+	path := strings.TrimPrefix(tasks[0].File.FilePath(), "file://")
+	secret := filepath.Join(t.TempDir(), "secret.parquet")
+	data, err := os.ReadFile(path) // a valid Parquet file, so only the sandbox can stop the read
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secret, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, path); err != nil {
+		t.Fatal(err)
+	}
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+	_, _, err = c.query("SELECT * FROM lake.victim")
+	if adbcStatus(err) != adbc.StatusUnauthorized || !strings.Contains(err.Error(), "Permission") {
+		t.Fatalf("data file symlinked outside the warehouse: %v", err)
+	}
+	if got := c.one("SELECT 1"); got != "1" {
+		t.Fatalf("server after refusal: %s", got)
+	}
+}
