@@ -252,6 +252,7 @@ func TestQueryCommands(t *testing.T) {
 	})
 	t.Run("tables, describe, snapshots", func(t *testing.T) {
 		out := lakectl(t, env, "", "tables").mustOK(t).stdout
+		t.Logf("tables:\n%s", out)
 		for _, want := range []string{"lake.transactions", "lake.alerts", "lake.pipeline_runs"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("tables lacks %s:\n%s", want, out)
