@@ -380,3 +380,32 @@ func TestBuiltInFXTableMatchesConfigFile(t *testing.T) {
 		t.Fatalf("config/fx_rates.yaml has %v, the generator's built-in table %v: update DefaultFX (amount bounds and scenarios are drawn with it)", got, generator.DefaultFX)
 	}
 }
+
+func TestRunUntilStopsTheSimulatedClockAtTheEndOfTheSpan(t *testing.T) {
+	cfg := testConfig(12)
+	cfg.MalformedRate = 0
+	g, err := generator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := testStart.Add(10 * time.Minute)
+	var out bytes.Buffer
+	stats := &generator.Stats{}
+	if err := generator.Run(context.Background(), generator.RunOptions{Gen: g, Sink: generator.NewWriterSink(&out, nil, stats),
+		Stats: stats, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	var latest time.Time
+	for _, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+		e := parse(t, line)
+		if !e.Timestamp.Before(until) {
+			t.Fatalf("record at %v, after the end of the span %v", e.Timestamp, until)
+		}
+		if e.Timestamp.After(latest) {
+			latest = e.Timestamp
+		}
+	}
+	if until.Sub(latest) > 10*time.Second {
+		t.Fatalf("the last record is at %v, %v before the end of the span", latest, until.Sub(latest))
+	}
+}
