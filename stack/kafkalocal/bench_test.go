@@ -1,0 +1,72 @@
+package kafkalocal_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/finlake/finlake/stack/kafkalocal"
+)
+
+// rssMB reads a process's resident set size from /proc (Linux).
+func rssMB(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkBrokerStart measures Start on an already formatted dir (the
+// common case: restarts, and every start after the CDS archive exists) until
+// the broker serves, and the JVM's RSS then and after 10 s idle.
+//
+//	go test ./stack/kafkalocal -run '^$' -bench BrokerStart -benchtime 5x
+func BenchmarkBrokerStart(b *testing.B) {
+	for _, quick := range []bool{false, true} {
+		b.Run(fmt.Sprintf("quick=%v", quick), func(b *testing.B) {
+			dir := b.TempDir()
+			ctx := context.Background()
+			// Format the dir (and write the CDS archive) outside the timing.
+			br, err := kafkalocal.Start(ctx, kafkalocal.Options{Dir: dir, QuickStart: quick})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := br.Stop(); err != nil {
+				b.Fatal(err)
+			}
+			var stop time.Duration
+			var rssSum, idleSum float64
+			b.ResetTimer()
+			for range b.N {
+				br, err := kafkalocal.Start(ctx, kafkalocal.Options{Dir: dir, QuickStart: quick})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				rssSum += rssMB(br.Pid())
+				time.Sleep(10 * time.Second)
+				idleSum += rssMB(br.Pid())
+				t0 := time.Now()
+				if err := br.Stop(); err != nil {
+					b.Fatal(err)
+				}
+				stop += time.Since(t0)
+				b.StartTimer()
+			}
+			b.ReportMetric(rssSum/float64(b.N), "rss_MB")
+			b.ReportMetric(idleSum/float64(b.N), "idle_rss_MB")
+			b.ReportMetric(stop.Seconds()/float64(b.N), "stop_s")
+		})
+	}
+}
