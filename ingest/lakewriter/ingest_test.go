@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/lakehouse"
 )
@@ -254,5 +256,55 @@ func TestGracefulStopCommitsTheBatchInHand(t *testing.T) {
 	c := countTable(t, cfg.Lake, lakehouse.TableTransactions, "transaction_id")
 	if c.rows != 250 || c.distinctKeys != 250 {
 		t.Fatalf("after a graceful stop: want the 250 consumed rows committed, got %+v", c)
+	}
+}
+
+func TestPartitionsAddedToATopicAreConsumed(t *testing.T) {
+	tt := newTopics(t)
+	ctx := context.Background()
+	p := newProducer(t, tt)
+	cfg := testConfig(t, tt, t.TempDir())
+	cfg.PartitionCheck = 500 * time.Millisecond
+	_, stop := runService(t, cfg)
+	p.send(ctx, 200, true)
+	waitFor(t, 30*time.Second, "first rows", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= 200
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tt.brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	res, err := kadm.NewClient(cl).UpdatePartitions(ctx, 5, tt.transactions)
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		t.Fatalf("grow %s to 5 partitions: %v", tt.transactions, err)
+	}
+	waitFor(t, 30*time.Second, "5 partitions in the metadata", func() bool {
+		d, err := kadm.NewClient(cl).ListTopics(ctx, tt.transactions)
+		return err == nil && len(d[tt.transactions].Partitions) == 5
+	})
+	p2 := newProducer(t, tt) // fresh metadata: keys now hash over 5 partitions
+	p2.send(ctx, 600, true)
+	want := int(p.txSent.Load() + p2.txSent.Load())
+	waitFor(t, 60*time.Second, "rows from the new partitions", func() bool {
+		return rowCount(t, cfg.Lake, lakehouse.TableTransactions) >= int64(want)
+	})
+	stop()
+	c := countTable(t, cfg.Lake, lakehouse.TableTransactions, "transaction_id")
+	if c.rows != want || c.distinctKeys != want {
+		t.Fatalf("want %d rows and keys, got %+v", want, c)
+	}
+	cat, closeFn, err := lakehouse.OpenCatalog(ctx, cfg.Lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	tbl, _ := cat.LoadTable(ctx, lakehouse.Ident(lakehouse.TableTransactions))
+	o, _, _ := lakehouse.LatestOffsets(tbl, tt.transactions)
+	if len(o) != 5 {
+		t.Fatalf("want offsets for 5 partitions, got %s", o.Encode())
 	}
 }

@@ -39,6 +39,7 @@ type Config struct {
 	DiskWarnPercent   float64
 	DiskStopPercent   float64
 	DiskCheckEvery    time.Duration
+	PartitionCheck    time.Duration // how often writers look for partitions added to their topic
 	RunsInterval      time.Duration // lake.pipeline_runs row period; 0 disables
 	MaintainInterval  time.Duration // scheduled maintenance period; 0 disables
 	Maintain          MaintainOptions
@@ -62,6 +63,7 @@ func DefaultConfig() Config {
 		DiskWarnPercent:   80,
 		DiskStopPercent:   95,
 		DiskCheckEvery:    time.Second,
+		PartitionCheck:    30 * time.Second,
 		RunsInterval:      time.Minute,
 		MaintainInterval:  time.Hour,
 		Maintain:          DefaultMaintainOptions(),
@@ -160,7 +162,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		w := &tableWriter{
 			cfg: WriterConfig{Table: tt.table, Topic: tt.topic, Brokers: cfg.Brokers, Group: cfg.Group,
-				CommitInterval: cfg.CommitInterval, CommitRecords: cfg.CommitRecords, ChunkRows: cfg.ChunkRows, CommitRetries: 10},
+				CommitInterval: cfg.CommitInterval, CommitRecords: cfg.CommitRecords, ChunkRows: cfg.ChunkRows, CommitRetries: 10,
+				PartitionCheck: cfg.PartitionCheck},
 			cat: cat, guard: s.guard, m: s.m, win: s.win, session: s.session, log: s.log, mem: memory.DefaultAllocator,
 		}
 		w.st.State = "starting"

@@ -47,6 +47,7 @@ type WriterConfig struct {
 	CommitRecords  int           // ... or once this many records are in the batch
 	ChunkRows      int           // rows per Arrow record batch handed to the Parquet writer
 	CommitRetries  int           // attempts after a lost race before giving up the batch
+	PartitionCheck time.Duration // how often to look for partitions added to the topic
 }
 
 // tableWriter moves one topic into one table, exactly once. It is the only
@@ -269,7 +270,7 @@ func (w *tableWriter) runOnce(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(lastPartCheck) > 30*time.Second {
+		if w.cfg.PartitionCheck > 0 && time.Since(lastPartCheck) > w.cfg.PartitionCheck {
 			// Assignment is explicit, so new partitions need a resume to be
 			// consumed (between batches: nothing in hand is lost).
 			lastPartCheck = time.Now()
