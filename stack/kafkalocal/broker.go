@@ -145,7 +145,12 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 			return nil, fmt.Errorf("kafkalocal: read %s: %w", filepath.Join(b.dir, stateFile), err)
 		}
 	}
-	b.clusterID = st.ClusterID
+	// A formatted dir's own record wins: a first start that failed after
+	// formatting never saved the state file.
+	b.clusterID = formattedClusterID(b.dataDir())
+	if b.clusterID == "" {
+		b.clusterID = st.ClusterID
+	}
 	if b.clusterID == "" {
 		b.clusterID = newClusterID()
 	}
@@ -401,8 +406,9 @@ func (b *Broker) launch(ctx context.Context) error {
 	cmd.Dir = b.dir
 	cmd.SysProcAttr = sysProcAttr()
 	if b.opts.LogWriter != nil {
-		w := io.MultiWriter(out, b.opts.LogWriter)
-		cmd.Stdout, cmd.Stderr = w, w
+		// stdout then carries the log4j console appender, a copy of
+		// server.log; the JVM's own errors come on stderr and are kept.
+		cmd.Stdout, cmd.Stderr = b.opts.LogWriter, io.MultiWriter(out, b.opts.LogWriter)
 	} else {
 		cmd.Stdout, cmd.Stderr = out, out
 	}
@@ -637,6 +643,20 @@ func (b *Broker) Restart(ctx context.Context) error {
 		return err
 	}
 	return b.launch(ctx)
+}
+
+// formattedClusterID reads cluster.id from a formatted dir's meta.properties.
+func formattedClusterID(dataDir string) string {
+	raw, err := os.ReadFile(filepath.Join(dataDir, "meta.properties"))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "cluster.id="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // newClusterID makes a KRaft cluster id the way Kafka's Uuid.randomUuid does:
