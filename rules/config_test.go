@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -181,6 +182,21 @@ func TestDiffBumpsChangedVersionsAndTombstonesRemovedRules(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: got %s want %s", k, got[k], v)
+		}
+	}
+}
+
+func TestChangedFXTableGetsTheHigherOfFileAndLiveVersionPlusOne(t *testing.T) {
+	live := Set{Rules: map[string]Rule{}, FX: &FXTable{USDPerUnit: map[string]json.Number{"USD": "1", "EUR": "1.08"}, Version: 4}}
+	for _, c := range []struct {
+		fileVersion int64
+		eur         string
+		want        string
+	}{{1, "1.08", "unchanged:4"}, {1, "1.080", "unchanged:4"}, {1, "1.10", "update:5"}, {9, "1.10", "update:9"}} {
+		desired := Set{Rules: map[string]Rule{}, FX: &FXTable{USDPerUnit: map[string]json.Number{"USD": "1", "EUR": json.Number(c.eur)}, Version: c.fileVersion}}
+		ch := Diff(live, desired).Changes[0]
+		if got := ch.Kind + ":" + itoa(ch.New.(*FXTable).Version); got != c.want {
+			t.Errorf("file v%d EUR %s: got %s want %s", c.fileVersion, c.eur, got, c.want)
 		}
 	}
 }

@@ -208,3 +208,35 @@ func TestWatchKeepsTheLastGoodRulesWhenTheFileBecomesInvalid(t *testing.T) {
 		t.Fatalf("fixed file not applied: %+v", v)
 	}
 }
+
+func TestReadLiveIgnoresAnAbortedPublishAndReturnsPromptly(t *testing.T) {
+	k := testKafka(t)
+	if _, err := k.Apply(ctxT(t), loadShipped(t)); err != nil {
+		t.Fatal(err)
+	}
+	// A publisher that gives up: its records and the abort marker end the log.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.TransactionalID("aborting-publisher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	bad := Rule{Name: "high_value", Type: "threshold", Version: 99, Enabled: true, Severity: "low", Description: "x", Params: map[string]any{"amount_usd": 1}}
+	v, _ := bad.Encode()
+	if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: k.Topic, Key: []byte("high_value"), Value: v}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctxT(t), kgo.TryAbort); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	live, err := k.ReadLive(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hv := live.Rules["high_value"]; hv.Version != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("high_value = %+v after %s; want version 1, read without waiting for a timeout", hv, time.Since(start))
+	}
+}
