@@ -43,7 +43,7 @@ type Options struct {
 	// cluster id and (unless set here) its ports.
 	Dir string
 	// Port is the client listener on 127.0.0.1; 0 picks the port this Dir
-	// used before, else a free one.
+	// used before if it is still free, else a free one. Restart keeps it.
 	Port int
 	// ControllerPort is the KRaft controller listener; 0 as for Port.
 	ControllerPort int
@@ -156,16 +156,20 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	}
 
 	// Ports we pick ourselves can be taken between our probe and the JVM's
-	// bind; then we pick again. Ports the caller (or the dir) fixed are kept.
+	// bind; then we pick again. Ports the caller fixed are kept; the ports
+	// the dir used last time are reused while they are free (the voter
+	// address is in the config, not the data, so a move is harmless).
 	const attempts = 3
 	for i := 1; ; i++ {
 		var pickedPorts []int
 		b.port, b.cport = opts.Port, opts.ControllerPort
-		if b.port == 0 && i == 1 {
+		if b.port == 0 && i == 1 && portFree(st.Port) {
 			b.port = st.Port
+			pickedPorts = append(pickedPorts, b.port)
 		}
-		if b.cport == 0 && i == 1 {
+		if b.cport == 0 && i == 1 && portFree(st.ControllerPort) {
 			b.cport = st.ControllerPort
+			pickedPorts = append(pickedPorts, b.cport)
 		}
 		if b.port == 0 {
 			if b.port, err = freePort(); err != nil {
@@ -673,6 +677,19 @@ func newClusterID() string {
 			return id
 		}
 	}
+}
+
+// portFree tells whether 127.0.0.1:p can be bound now (false for 0).
+func portFree(p int) bool {
+	if p <= 0 {
+		return false
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func freePort() (int, error) {
