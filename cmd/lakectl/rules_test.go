@@ -196,3 +196,30 @@ func TestRulesWatchProcessSurvivesAnInvalidSaveAndAppliesTheFix(t *testing.T) {
 	os.Rename(file+".tmp", file)
 	waitFor("v2 15000")
 }
+
+func TestDLQTailShowsEveryFailedCheckOfADeadLetter(t *testing.T) {
+	b := kafkalocal.SharedT(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "dlq-cli-tail"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dlq-cli-tail", Value: []byte(`{"errors":[` +
+		`{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"},` +
+		`{"field":"currency","rule":"enum","expected":"ISO 4217","actual":"XXX"}],` +
+		`"raw":"{\"amount\":0,\"currency\":\"XXX\"}","source":{"topic":"raw-transactions","partition":2,"offset":17,"timestamp":"2026-11-26T01:00:00Z"},` +
+		`"dead_lettered_at":"2026-11-26T01:00:01Z"}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	out := lakectl(t, []string{"FINLAKE_BROKERS=" + b.Bootstrap()}, "", "dlq", "tail", "--topic", "dlq-cli-tail", "--from-beginning", "--max", "1").mustOK(t).stdout
+	want := "2026-11-26T01:00:01Z  raw-transactions[2]@17  amount non_zero (expected non-zero decimal, got \"0\"); currency enum (expected ISO 4217, got \"XXX\")\n" +
+		"    raw: {\"amount\":0,\"currency\":\"XXX\"}\n"
+	if out != want {
+		t.Fatalf("got\n%q\nwant\n%q", out, want)
+	}
+}
