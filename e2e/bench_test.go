@@ -82,9 +82,11 @@ func TestBench(t *testing.T) {
 	ctx := context.Background()
 
 	// Generator alone (to a file), then into the broker as fast as it takes it.
-	const genCount = 200000
+	// No malformed records: every raw record must land, which is how the
+	// steps below tell that the pipeline kept up.
+	const genCount = 100000
 	genArgs := []string{"generate", "--seed", "1", "--start", "2026-01-01T00:00:00Z", "--backfill", "24h", "--rate", "10",
-		"--count", strconv.Itoa(genCount), "--progress=false"}
+		"--count", strconv.Itoa(genCount), "--malformed-rate", "0", "--progress=false"}
 	start := time.Now()
 	if out, err := p.lakectl(ctx, append(genArgs, "--output", filepath.Join(work, "gen.jsonl"))...).CombinedOutput(); err != nil {
 		t.Fatalf("generate: %v\n%s", err, out)
