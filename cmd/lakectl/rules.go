@@ -89,7 +89,11 @@ func loadRules(cmd *cli.Command) (rules.Set, error) {
 	set, err := rules.LoadFiles(file, fx)
 	var ve *rules.ValidationError
 	if errors.As(err, &ve) {
-		return rules.Set{}, cli.Exit(ve.Error()+"\nnothing was published; fix the lines above and run again", exitBadInput)
+		msg := ve.Error()
+		if cmd.Name != "validate" {
+			msg += "\nnothing was published; fix the lines above and run again"
+		}
+		return rules.Set{}, cli.Exit(msg, exitBadInput)
 	}
 	if err != nil {
 		return rules.Set{}, cli.Exit(err.Error(), exitBadInput)
