@@ -40,11 +40,15 @@ func kafkaFetchCommand() *cli.Command {
 		Name:  "fetch",
 		Usage: "download the Kafka broker jars into the cache (idempotent)",
 		Description: `Runs Maven once to copy Kafka ` + kafkalocal.KafkaVersion + `, kafka-tools and a log4j2 backend into the
-cache, so later broker starts need no network. Prints the libs directory.
+cache, so later broker starts need no network, then (unless --warm=false) starts and
+stops a throwaway broker once so its class-data archive exists before any test starts a
+broker. Prints the libs directory.
 
 Example:
   lakectl kafka fetch && ls ~/.cache/finlake/kafka-` + kafkalocal.KafkaVersion + `/libs`,
-		Flags: []cli.Flag{kafkaCacheFlag()},
+		Flags: []cli.Flag{kafkaCacheFlag(),
+			&cli.BoolFlag{Name: "warm", Value: true,
+				Usage: "also start and stop a throwaway broker once, writing the class-data (CDS) archive that halves later broker starts"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			start := time.Now()
 			if _, err := kafkalocal.EnsureJars(ctx, cmd.String("cache-dir")); err != nil {
@@ -52,6 +56,13 @@ Example:
 			}
 			slog.Info("kafka jars ready", "version", kafkalocal.KafkaVersion,
 				"libs", kafkalocal.LibsDir(cmd.String("cache-dir")), "took", time.Since(start).Round(time.Millisecond).String())
+			if cmd.Bool("warm") {
+				archive, err := kafkalocal.WarmUp(ctx, cmd.String("cache-dir"))
+				if err != nil {
+					return cli.Exit(fmt.Sprintf("kafka fetch: warm-up broker: %v", err), 1)
+				}
+				slog.Info("kafka class-data archive ready", "archive", archive)
+			}
 			fmt.Fprintln(cmd.Root().Writer, kafkalocal.LibsDir(cmd.String("cache-dir")))
 			return nil
 		},

@@ -1,6 +1,7 @@
 package kafkalocal
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -73,4 +74,34 @@ func (b *Broker) keepCDSArchive(cmd *exec.Cmd, dumpTo string) {
 		return
 	}
 	_ = os.Rename(dumpTo, b.cdsArchive())
+}
+
+// WarmUp makes sure the CDS archive exists, by starting and gracefully
+// stopping a throwaway broker if it does not, so that the brokers started
+// afterwards (e.g. by a test suite running packages in parallel) all start
+// fast. It returns the archive's path ("" when CDS is off).
+func WarmUp(ctx context.Context, cacheDir string) (string, error) {
+	if os.Getenv("FINLAKE_KAFKA_CDS") == "0" {
+		return "", nil
+	}
+	java, err := javaBinary()
+	if err != nil {
+		return "", err
+	}
+	probe := &Broker{java: java, opts: Options{CacheDir: cacheDir}}
+	archive := probe.cdsArchive()
+	if st, err := os.Stat(archive); err == nil && st.Size() > 0 {
+		return archive, nil
+	}
+	b, err := Start(ctx, Options{CacheDir: cacheDir, QuickStart: true})
+	if err != nil {
+		return "", err
+	}
+	if err := b.Stop(); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(archive); err != nil {
+		return "", fmt.Errorf("kafkalocal: the warm-up broker wrote no CDS archive %s: %w", archive, err)
+	}
+	return archive, nil
 }
