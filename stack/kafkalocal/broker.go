@@ -282,6 +282,8 @@ var log4jTmpl = template.Must(template.New("log4j2").Parse(log4jTemplate))
 //     their specs (topics.Ensure); a typo in a topic name should fail loudly
 //     rather than create a 1-partition, non-compacted topic.
 //   - group.initial.rebalance.delay.ms=0: consumers in tests start at once.
+//   - per-partition retention of 1 GiB (time retention stays 7 days): the
+//     ingest lags far less than that, and the disk stays bounded.
 //   - a small log-cleaner dedupe buffer: the default 128 MB would be a third
 //     of the heap, and only alert-rules is compacted.
 func (b *Broker) serverProps() map[string]string {
@@ -312,6 +314,11 @@ func (b *Broker) serverProps() map[string]string {
 		"background.threads":                               "4",
 		"log.cleaner.dedupe.buffer.size":                   strconv.Itoa(16 << 20),
 		"log.cleaner.threads":                              "1",
+		// A generator left running writes GBs an hour: cap each partition
+		// at 1 GiB (in 128 MiB segments, the unit retention deletes) so a
+		// laptop disk survives a forgotten `just dev`.
+		"log.segment.bytes":   strconv.Itoa(128 << 20),
+		"log.retention.bytes": strconv.Itoa(1 << 30),
 		// After a SIGKILL the old registration blocks the restarted broker
 		// until its session expires (default 9 s); a shorter session makes
 		// Kill+Restart tests quick while surviving multi-second stalls.
