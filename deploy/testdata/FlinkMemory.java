@@ -10,6 +10,7 @@ import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
 import org.apache.flink.runtime.jobmanager.JobManagerProcessSpec;
 import org.apache.flink.runtime.jobmanager.JobManagerProcessUtils;
+import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
 
 public class FlinkMemory {
     public static void main(String[] args) throws Exception {
@@ -24,10 +25,15 @@ public class FlinkMemory {
             TaskExecutorProcessSpec s = TaskExecutorProcessUtils.processSpecFromConfig(conf);
             System.out.printf("process=%d heap=%d taskheap=%d%n", s.getTotalProcessMemorySize().getBytes(),
                     s.getJvmHeapMemorySize().getBytes(), s.getTaskHeapSize().getBytes());
+            // What Flink's start scripts hand the JVM and the TaskManager.
+            System.out.println("jvm=" + ProcessMemoryUtils.generateJvmParametersStr(s));
+            System.out.println("dynamic=" + TaskExecutorProcessUtils.generateDynamicConfigsStr(s));
         } else {
             JobManagerProcessSpec s = JobManagerProcessUtils.processSpecFromConfig(conf);
             System.out.printf("process=%d heap=%d%n", s.getTotalProcessMemorySize().getBytes(),
                     s.getJvmHeapMemorySize().getBytes());
+            System.out.println("jvm=" + JobManagerProcessUtils.generateJvmParametersStr(s, conf));
+            System.out.println("dynamic=" + JobManagerProcessUtils.generateDynamicConfigsStr(s));
         }
     }
 }
