@@ -71,6 +71,12 @@ test-compose: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -count=1 ./deploy/
 
+# Run the compose jobmanager/taskmanager as the flink image would, without Docker (application mode, real broker; ~3 min).
+# Not yet in `just test`: it needs the job's main to use StreamExecutionEnvironment.getExecutionEnvironment(conf).
+test-compose-flink: build
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+    FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
+
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
 # generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
