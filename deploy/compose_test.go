@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,6 +262,16 @@ func TestDuckDBMemoryFitsTheFlightContainer(t *testing.T) {
 	gml := parseSize(t, "GOMEMLIMIT", env(s, "GOMEMLIMIT"))
 	if duck+gml >= memLimit(s) {
 		t.Errorf("flight: DuckDB %s + Go %s do not fit the container limit %d MiB", v, env(s, "GOMEMLIMIT"), memLimit(s)>>20)
+	}
+}
+
+func TestKafkaClusterIDIsAKafkaUUID(t *testing.T) {
+	id := env(service(t, loadProject(t), "kafka"), "CLUSTER_ID")
+	// kafka-storage format takes a base64url (unpadded) 16-byte UUID; other
+	// strings fail or silently lose bits.
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil || len(b) != 16 || base64.RawURLEncoding.EncodeToString(b) != id {
+		t.Fatalf("kafka CLUSTER_ID %q is not a base64url-encoded 16-byte UUID (bytes %d, err %v)", id, len(b), err)
 	}
 }
 
