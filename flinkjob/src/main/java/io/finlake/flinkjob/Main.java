@@ -56,11 +56,20 @@ public final class Main {
             System.out.print(Options.USAGE);
             return;
         }
-        if (o.replay != null) {
-            ReplaySummary s = replay(o.replay, o.rules, o.fx, o.out, o.outOfOrderness, o.stateTtl);
-            System.out.println(s.toJson());
-        } else {
-            stream(o);
+        try {
+            if (o.replay != null) {
+                ReplaySummary s = replay(o.replay, o.rules, o.fx, o.out, o.outOfOrderness, o.stateTtl);
+                System.out.println(s.toJson());
+            } else {
+                stream(o);
+            }
+        } catch (RuleParser.InvalidRuleException | IllegalArgumentException e) {
+            System.err.println("finlake-flinkjob: " + e.getMessage());
+            System.exit(2);
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            LOG.error("Kafka at {} did not answer: {} (is the broker up? `lakectl kafka run`, then `lakectl topics create`)",
+                    o.bootstrap, e.getMessage());
+            System.exit(1);
         }
     }
 

@@ -18,6 +18,13 @@ public class AccountState {
     public long[] times;
     public int timesLen;
     public ArrayList<Pending> pending;
+    /**
+     * Lifecycle expiry queue in processing-time order: transaction ids with the time they may expire. An id
+     * whose state was touched since is re-queued; Flink's own state TTL would rescan whole maps per access.
+     */
+    public ArrayList<String> expiryIds;
+    public long[] expiryTimes;
+    public int expiryHead;
 
     public AccountState() {}
 
@@ -26,6 +33,8 @@ public class AccountState {
         a.countries = new HashMap<>(4);
         a.times = new long[8];
         a.pending = new ArrayList<>(2);
+        a.expiryIds = new ArrayList<>(4);
+        a.expiryTimes = new long[4];
         return a;
     }
 
@@ -73,6 +82,36 @@ public class AccountState {
             System.arraycopy(times, n, times, 0, timesLen - n);
             timesLen -= n;
         }
+    }
+
+    public void enqueueExpiry(String transactionId, long at) {
+        int n = expiryIds.size();
+        if (n == expiryTimes.length) {
+            long[] grown = new long[n * 2];
+            System.arraycopy(expiryTimes, 0, grown, 0, n);
+            expiryTimes = grown;
+        }
+        expiryIds.add(transactionId);
+        expiryTimes[n] = at;
+    }
+
+    /** The next transaction id due at or before {@code now}, or null; removes it from the queue. */
+    public String pollExpired(long now) {
+        if (expiryHead >= expiryIds.size() || expiryTimes[expiryHead] > now) {
+            return null;
+        }
+        String id = expiryIds.get(expiryHead);
+        expiryIds.set(expiryHead, null);
+        expiryHead++;
+        if (expiryHead > 32 && expiryHead * 2 > expiryIds.size()) {
+            int n = expiryIds.size() - expiryHead;
+            java.util.List<String> rest = new ArrayList<>(expiryIds.subList(expiryHead, expiryIds.size()));
+            expiryIds.clear();
+            expiryIds.addAll(rest);
+            System.arraycopy(expiryTimes, expiryHead, expiryTimes, 0, n);
+            expiryHead = 0;
+        }
+        return id;
     }
 
     public void addPending(Pending p) {

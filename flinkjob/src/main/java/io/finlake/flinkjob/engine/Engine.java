@@ -25,7 +25,6 @@ import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -100,13 +99,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     @Override
     public void open(OpenContext ctx) throws Exception {
         account = getRuntimeContext().getState(new ValueStateDescriptor<>("account", AccountState.class));
-        MapStateDescriptor<String, TxState> lc = new MapStateDescriptor<>("lifecycle", Types.STRING,
-                Types.POJO(TxState.class));
-        lc.enableTimeToLive(StateTtlConfig.newBuilder(lifecycleTtl)
-                .updateTtlOnCreateAndWrite()
-                .neverReturnExpired()
-                .build());
-        lifecycle = getRuntimeContext().getMapState(lc);
+        lifecycle = getRuntimeContext().getMapState(
+                new MapStateDescriptor<>("lifecycle", Types.STRING, Types.POJO(TxState.class)));
         json = new Json.Writer();
         metrics = new Metrics(getRuntimeContext().getMetricGroup().addGroup("finlake"));
         Map<String, String> init = new LinkedHashMap<>();
@@ -202,6 +196,11 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                     "a currency of the FX table (" + (rs.fx().isEmpty() ? "no FX table loaded" : rs.fx().currencies()) + ")",
                     t.currency));
         }
+        long now = wallClock.getAsLong();
+        AccountState acct = account.value();
+        if (acct != null && expire(acct, now)) {
+            account.update(acct);
+        }
         byte bit = TxState.bit(t.status);
         TxState st = lifecycle.get(t.transactionId);
         if (st == null) {
@@ -217,7 +216,6 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             errors.add(new ErrorDetail("status", "invalid_transition", TxState.allowedAfter(st.status),
                     TxState.name(st.status) + " -> " + t.status));
         }
-        long now = wallClock.getAsLong();
         if (!errors.isEmpty()) {
             for (ErrorDetail e : errors) {
                 metrics.invalid(e.rule).inc();
@@ -235,6 +233,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         }
         st.seen |= bit;
         st.status = bit;
+        st.touched = now;
         if (st.awaiting) {
             AccountState a = account.value();
             Pending p = a == null ? null : a.findPending(t.transactionId);
@@ -291,6 +290,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         st.seen = bit;
         st.status = bit;
         st.flagged = flagged;
+        st.touched = now;
+        a.enqueueExpiry(t.transactionId, now + lifecycleTtl.toMillis());
         if (late) {
             a.fold(t.eventNanos, t.locationCountry);
             emitProcessed(t, flagged, out, now);
@@ -313,6 +314,29 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         }
         lifecycle.put(t.transactionId, st);
         account.update(a);
+    }
+
+    /**
+     * Drops the lifecycle of transactions with no event for the state TTL (processing time, like Flink's
+     * state TTL). Returns whether the queue changed.
+     */
+    private boolean expire(AccountState a, long now) throws Exception {
+        boolean changed = false;
+        long ttl = lifecycleTtl.toMillis();
+        String id;
+        while ((id = a.pollExpired(now)) != null) {
+            changed = true;
+            TxState st = lifecycle.get(id);
+            if (st == null) {
+                continue;
+            }
+            if (st.touched + ttl <= now && !st.awaiting) {
+                lifecycle.remove(id);
+            } else {
+                a.enqueueExpiry(id, Math.max(st.touched + ttl, now + 1));
+            }
+        }
+        return changed;
     }
 
     private static String newCountry(Rule r, Txn t, AccountState a) {

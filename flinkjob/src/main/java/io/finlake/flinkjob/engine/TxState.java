@@ -13,6 +13,8 @@ public class TxState {
     public boolean flagged;
     /** The first event still waits for the watermark; later events are held back until it is decided. */
     public boolean awaiting;
+    /** Processing time of the last event, for the lifecycle TTL. */
+    public long touched;
 
     public TxState() {}
 

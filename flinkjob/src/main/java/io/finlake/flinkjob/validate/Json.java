@@ -22,8 +22,18 @@ public final class Json {
 
     private Json() {}
 
+    private static final ThreadLocal<long[]> LAST_MS = ThreadLocal.withInitial(() -> new long[] {Long.MIN_VALUE});
+    private static final ThreadLocal<String[]> LAST_TEXT = ThreadLocal.withInitial(() -> new String[1]);
+
+    /** Formats epoch millis; consecutive calls within one millisecond (most of them) reuse the text. */
     public static String millis(long epochMillis) {
-        return MILLIS.format(Instant.ofEpochMilli(epochMillis));
+        long[] last = LAST_MS.get();
+        String[] text = LAST_TEXT.get();
+        if (last[0] != epochMillis) {
+            last[0] = epochMillis;
+            text[0] = MILLIS.format(Instant.ofEpochMilli(epochMillis));
+        }
+        return text[0];
     }
 
     /** A reusable buffer and generator factory; not thread-safe, one per operator instance. */
