@@ -239,10 +239,10 @@ func scanRange(ctx context.Context, base *kgo.Client, topic string, from, to map
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			end, ok := remaining[r.Partition]
-			if !ok || r.Offset >= end {
+			if !ok {
 				return
 			}
-			if !r.Attrs.IsControl() && seen < limit {
+			if r.Offset < end && !r.Attrs.IsControl() && seen < limit {
 				fn(r)
 				seen++
 			}

@@ -135,12 +135,14 @@ func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
 			end, ok := remaining[r.Partition]
-			if !ok || r.Offset >= end {
+			if !ok {
 				return
 			}
-			if !r.Attrs.IsControl() {
+			if r.Offset < end && !r.Attrs.IsControl() {
 				fn(r)
 			}
+			// Aborted records are filtered out, so the first record seen at
+			// or past the end may be a later marker: that also ends the scan.
 			if r.Offset >= end-1 {
 				delete(remaining, r.Partition)
 			}

@@ -34,8 +34,20 @@ func testKafka(t *testing.T) Kafka {
 	name := "rules-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": ptr("compact")}, name); err != nil {
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": ptr("compact")}, name); err != nil {
 		t.Fatalf("create %s: %v", name, err)
+	}
+	// A new topic takes a moment to be served; until then offsets are unknown.
+	for {
+		ends, err := adm.ListEndOffsets(ctx, name)
+		if err == nil && ends.Error() == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s not served within a minute: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	return Kafka{Brokers: []string{b.Bootstrap()}, Topic: name}
 }

@@ -87,6 +87,7 @@ func TestAlertsTailFiltersBySeverity(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, "alerts-cli-tail"); err != nil {
 		t.Fatal(err)
 	}
+	waitServed(t, cl, "alerts-cli-tail")
 	if err := cl.ProduceSync(ctx, alert("low_one", "low"), alert("critical_one", "critical"), alert("medium_one", "medium")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +110,24 @@ func createCompacted(t *testing.T, bootstrap, name string) {
 	compact := "compact"
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, name); err != nil {
 		t.Fatal(err)
+	}
+	waitServed(t, cl, name)
+}
+
+// waitServed waits until the broker serves offsets of a topic just created.
+func waitServed(t *testing.T, cl *kgo.Client, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, name)
+		if err == nil && ends.Error() == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s not served within a minute: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -209,6 +228,7 @@ func TestDLQTailShowsEveryFailedCheckOfADeadLetter(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "dlq-cli-tail"); err != nil {
 		t.Fatal(err)
 	}
+	waitServed(t, cl, "dlq-cli-tail")
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dlq-cli-tail", Value: []byte(`{"errors":[` +
 		`{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"},` +
 		`{"field":"currency","rule":"enum","expected":"ISO 4217","actual":"XXX"}],` +
