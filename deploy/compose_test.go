@@ -196,6 +196,26 @@ func TestDependenciesWaitForHealthOrCompletion(t *testing.T) {
 	}
 }
 
+// `docker compose up --wait` (just up) counts a one-shot container's exit as
+// a failure unless a long-running service waits for its completion.
+func TestEveryOneShotIsAwaitedByALongRunningService(t *testing.T) {
+	p := loadProject(t)
+	for shot := range oneShot {
+		if _, err := p.GetService(shot); err != nil {
+			t.Fatalf("one-shot %s: %v", shot, err)
+		}
+		var waiters []string
+		for name, s := range p.Services {
+			if d, ok := s.DependsOn[shot]; ok && !oneShot[name] && d.Condition == types.ServiceConditionCompletedSuccessfully {
+				waiters = append(waiters, name)
+			}
+		}
+		if len(waiters) == 0 {
+			t.Errorf("%s: no long-running service depends on it with service_completed_successfully; just up's --wait would fail", shot)
+		}
+	}
+}
+
 func TestMemoryLimitsFitTheLaptopBudget(t *testing.T) {
 	p := loadProject(t)
 	var total int64
