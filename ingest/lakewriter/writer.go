@@ -183,6 +183,7 @@ func (w *tableWriter) Run(ctx context.Context) error {
 
 func (w *tableWriter) partitions(ctx context.Context, cl *kgo.Client) ([]int32, error) {
 	adm := kadm.NewClient(cl)
+	var lastLog time.Time
 	for {
 		details, err := adm.ListTopics(ctx, w.cfg.Topic)
 		if err == nil {
@@ -195,7 +196,13 @@ func (w *tableWriter) partitions(ctx context.Context, cl *kgo.Client) ([]int32, 
 			}
 			err = fmt.Errorf("topic %s does not exist yet", w.cfg.Topic)
 		}
-		w.setState("waiting", fmt.Errorf("waiting for topic %s on %s: %w", w.cfg.Topic, strings.Join(w.cfg.Brokers, ","), err))
+		werr := fmt.Errorf("waiting for topic %s on %s (is Kafka up? does the topic exist? `lakectl topics create`): %w",
+			w.cfg.Topic, strings.Join(w.cfg.Brokers, ","), err)
+		w.setState("waiting", werr)
+		if time.Since(lastLog) > 30*time.Second {
+			lastLog = time.Now()
+			w.log.Warn("table writer waiting", "table", w.cfg.Table, "err", werr)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
