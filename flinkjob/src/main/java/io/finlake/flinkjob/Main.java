@@ -99,6 +99,7 @@ public final class Main {
         Optional<Path> latest = latestCheckpoint(o.checkpointDir);
         if (latest.isPresent()) {
             LOG.info("resuming from checkpoint {}", latest.get());
+            pruneOlderRuns(o.checkpointDir, latest.get().getParent());
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, latest.get().toUri().toString());
         } else {
             LOG.info("no completed checkpoint in {}: starting fresh", o.checkpointDir);
@@ -171,6 +172,30 @@ public final class Main {
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /**
+     * Each start is a new Flink job with its own checkpoint sub-directory; the run being restored from stays,
+     * directories of runs before it go, so restarts do not pile up retained checkpoints.
+     */
+    static void pruneOlderRuns(Path dir, Path keepJobDir) {
+        try (Stream<Path> runs = Files.list(dir)) {
+            for (Path run : (Iterable<Path>) runs::iterator) {
+                String name = run.getFileName().toString();
+                if (run.equals(keepJobDir) || !Files.isDirectory(run) || !name.matches("[0-9a-f]{32}")) {
+                    continue;
+                }
+                if (Files.getLastModifiedTime(run).compareTo(Files.getLastModifiedTime(keepJobDir)) > 0) {
+                    continue;
+                }
+                try (Stream<Path> files = Files.walk(run)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+                LOG.info("removed checkpoints of an earlier run: {}", run);
+            }
+        } catch (IOException e) {
+            LOG.warn("could not prune old checkpoint directories in {}: {}", dir, e.toString());
+        }
     }
 
     // ---- replay ------------------------------------------------------------------------------------
