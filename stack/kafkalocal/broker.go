@@ -4,6 +4,18 @@
 // run`) and the local stack. It fetches the jars once (EnsureJars), formats
 // and configures a broker directory, starts the JVM, waits until the broker
 // answers Kafka requests, and stops, kills or restarts it on the same data.
+//
+// In Go tests: StartT for a broker of the test's own (Kill/Restart allowed),
+// SharedT for one broker per test binary (stop it in TestMain with
+// StopShared). Both create the contract's topics and use QuickStart.
+//
+// A broker dir holds server.properties, log4j2.xml, kafkalocal.json (cluster
+// id and ports, reused by the next Start), data/ and logs/server.log. The
+// jars live in $FINLAKE_CACHE/kafka-<version>/libs (default
+// ~/.cache/finlake), with a class-data archive that speeds up JVM starts
+// (FINLAKE_KAFKA_CDS=0 disables it). Needs java 17+, and mvn for the first
+// fetch. On Linux the broker dies with the process that started it; on
+// macOS it outlives a parent that is SIGKILLed.
 package kafkalocal
 
 import (
