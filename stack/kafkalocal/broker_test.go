@@ -322,3 +322,11 @@ func TestBrokerDiesWithItsParent(t *testing.T) {
 		t.Fatalf("broker JVM %d still runs 30 s after its parent was SIGKILLed", pid)
 	}
 }
+
+func TestEnsureJarsWithoutMavenSaysHowToInstallIt(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := kafkalocal.EnsureJars(context.Background(), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "apt-get install maven") || !strings.Contains(err.Error(), "brew install maven") {
+		t.Fatalf("EnsureJars without mvn on PATH returned %v, want an error saying how to install Maven", err)
+	}
+}
