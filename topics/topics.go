@@ -96,7 +96,8 @@ func WithReport(f func(Status)) Option { return func(o *options) { o.report = f 
 // WithTimeout bounds the whole call (default 60 s).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
-// Ensure creates the contract's missing topics and checks the existing ones.
+// Ensure creates the contract's missing topics and checks the existing ones,
+// returning once every partition has a leader (producers can start at once).
 // Existing topics are fine as they are, except when a required config
 // differs (e.g. alert-rules not compacted) or alert-rules has more than one
 // partition: then it returns an error naming the topic and how to fix it.
@@ -159,6 +160,9 @@ func EnsureWith(ctx context.Context, cl *kgo.Client, opts ...Option) error {
 		default:
 			return fmt.Errorf("topics: create %s: %w", s.Name, err)
 		}
+	}
+	if err := waitServed(ctx, cl, names); err != nil {
+		return err
 	}
 	configs, err := describeConfigs(ctx, adm, names)
 	if err != nil {
@@ -226,6 +230,44 @@ func partitionCounts(ctx context.Context, cl *kgo.Client, names []string) (map[s
 		}
 	}
 	return out, nil
+}
+
+// waitServed returns once every partition of the topics has a leader, so
+// that a producer started right after Ensure does not meet a topic the
+// broker has created but does not serve yet.
+func waitServed(ctx context.Context, cl *kgo.Client, names []string) error {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, n := range names {
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr(n)
+		req.Topics = append(req.Topics, t)
+	}
+	for {
+		resp, err := req.RequestWith(ctx, cl)
+		var waiting []string
+		if err == nil {
+			for _, t := range resp.Topics {
+				served := t.ErrorCode == 0 && len(t.Partitions) > 0
+				for _, p := range t.Partitions {
+					served = served && p.ErrorCode == 0 && p.Leader >= 0
+				}
+				if !served && t.Topic != nil {
+					waiting = append(waiting, *t.Topic)
+				}
+			}
+			if len(waiting) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("no leader yet for %v", waiting)
+			}
+			return fmt.Errorf("topics: waiting for the topics to be served: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // describeConfigs retries while a just created topic is not yet in the
