@@ -281,30 +281,29 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	if err != nil {
 		return nil, err
 	}
-	var t *ticket
 	if p.admin != nil {
-		if t, err = s.runAdmin(ctx, p.admin); err != nil {
-			return nil, err
-		}
-	} else {
-		conn, st, err := s.prepareSQL(ctx, p.sql)
+		t, err := s.runAdmin(ctx, p.admin)
 		if err != nil {
 			return nil, err
 		}
-		schema := st.Schema()
-		if len(params) > 0 || st.NumParams() > 0 {
-			err = st.Bind(params)
-		}
-		st.Close()
-		conn.Close()
-		if err != nil {
-			return nil, err
-		}
-		t = &ticket{sql: p.sql, params: params, adminOK: nil, created: time.Now()}
-		t.message = ""
-		return s.issue(t, schema, desc)
+		return s.issue(t, adminSchema, desc)
 	}
-	return s.issue(t, adminSchema, desc)
+	// Prepared here for the schema every FlightInfo must carry (and to
+	// report bad SQL or parameters now rather than at DoGet).
+	conn, st, err := s.prepareSQL(ctx, p.sql)
+	if err != nil {
+		return nil, err
+	}
+	schema := st.Schema()
+	if len(params) > 0 || st.NumParams() > 0 {
+		err = st.Bind(params)
+	}
+	st.Close()
+	conn.Close()
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(&ticket{sql: p.sql, params: params, created: time.Now()}, schema, desc)
 }
 
 // maxOpenTickets bounds the memory clients can pin with FlightInfos they never fetch.
