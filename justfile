@@ -95,6 +95,10 @@ bench: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     bench/run.sh
 
+# Flight SQL server benchmarks on 1M and 10M transaction rows (lakes kept in $TMPDIR/finlake-flightbench).
+bench-flight:
+    go run -tags {{tags}} ./bench/flightbench -rows 1000000,10000000
+
 # One simulated day (864,000 transactions) through the whole stack at full speed: counts, lake size, files, RSS.
 soak: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
