@@ -1,5 +1,7 @@
 package generator
 
+import "bytes"
+
 // Malformed record kinds: each is invalid for exactly one of the validator's
 // checks in ARCHITECTURE.md.
 const (
@@ -113,15 +115,11 @@ func (g *Generator) malformed(dst []byte, at int64) Record {
 			}
 			return Record{Key: g.enc.accounts[ev.Account].key, Value: append(dst, full[:cut]...), Kind: kind,
 				Label: &Label{Label: "malformed", Kind: kind}}
-		case 1: // not UTF-8 at all
-			b := append(dst, 0xff, 0xfe, 0x00, 0x01)
-			for i := 0; i < 12; i++ {
-				c := byte(rng.IntN(256))
-				if c == '\n' || c == '\r' {
-					c = 0x80
-				}
-				b = append(b, c)
-			}
+		case 1: // a record in the wrong format: a CSV line misrouted onto the JSON topic
+			// Always valid UTF-8, so the output stays a text stream any JSON-lines
+			// reader can split; the job's raw_base64 path for non-UTF-8 bytes is
+			// covered by the Flink job's own tests.
+			b := appendCSV(dst, fs)
 			return Record{Key: g.enc.accounts[ev.Account].key, Value: b, Kind: kind,
 				Label: &Label{Label: "malformed", Kind: kind}}
 		default:
@@ -182,4 +180,29 @@ func (g *Generator) invalidTransition(dst []byte, at int64) Record {
 	}
 	return Record{Key: g.enc.accounts[ev.Account].key, Value: g.enc.appendEvent(dst, &ev), Kind: InvalidTransition,
 		Label: &Label{Label: "malformed", Kind: InvalidTransition, TransactionID: UUIDString(ev.TxID)}}
+}
+
+// appendCSV renders the record's values as one unquoted CSV line, account_id
+// first, so the line can never parse as JSON (it starts with a letter).
+func appendCSV(dst []byte, fs []field) []byte {
+	var account []byte
+	for _, f := range fs {
+		if f.name == "account_id" {
+			account = f.value
+		}
+	}
+	dst = append(dst, bytes.Trim(account, `"`)...)
+	for _, f := range fs {
+		if f.name == "account_id" {
+			continue
+		}
+		dst = append(dst, ',')
+		for _, c := range bytes.Trim(f.value, `"`) {
+			if c == '\n' || c == '\r' || c == '"' || c == '\\' {
+				c = ' '
+			}
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
