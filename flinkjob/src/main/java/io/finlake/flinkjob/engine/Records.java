@@ -20,6 +20,18 @@ final class Records {
 
     private Records() {}
 
+    private static long lastDay = Long.MIN_VALUE;
+    private static String lastDayText;
+
+    /** The UTC date of an epoch day; consecutive records mostly share it. */
+    private static synchronized String day(long epochDay) {
+        if (epochDay != lastDay) {
+            lastDay = epochDay;
+            lastDayText = LocalDate.ofEpochDay(epochDay).toString();
+        }
+        return lastDayText;
+    }
+
     static byte[] processed(Json.Writer w, Txn t, boolean flagged, long now) {
         JsonGenerator g = w.begin();
         try {
@@ -38,8 +50,7 @@ final class Records {
             g.writeFieldName("amount_usd");
             g.writeNumber(t.amountUsd);
             g.writeStringField("processing_timestamp", Json.millis(now));
-            g.writeStringField("partition_date",
-                    LocalDate.ofEpochDay(Math.floorDiv(t.eventNanos, 86_400_000_000_000L)).toString());
+            g.writeStringField("partition_date", day(Math.floorDiv(t.eventNanos, 86_400_000_000_000L)));
             g.writeBooleanField("is_flagged", flagged);
             g.writeEndObject();
         } catch (IOException e) {

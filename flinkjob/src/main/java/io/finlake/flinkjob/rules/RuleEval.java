@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
-import java.util.Locale;
 
 /**
  * The rule predicates and their alert descriptions, free of Flink so each boundary can be tested directly.
@@ -37,8 +36,14 @@ public final class RuleEval {
             return null;
         }
         LocalTime t = local.toLocalTime();
-        return String.format(Locale.ROOT, "Transaction at %02d:%02d:%02d local time (%s) is inside the %s window [%s, %s)",
-                t.getHour(), t.getMinute(), t.getSecond(), r.timezone, r.name, r.startText, r.endText);
+        // Plain concatenation: String.format parses its pattern with regular expressions on every call.
+        return "Transaction at " + two(t.getHour()) + ":" + two(t.getMinute()) + ":" + two(t.getSecond())
+                + " local time (" + r.timezone + ") is inside the " + r.name + " window [" + r.startText + ", "
+                + r.endText + ")";
+    }
+
+    private static String two(int v) {
+        return v < 10 ? "0" + v : Integer.toString(v);
     }
 
     /** velocity: {@code inWindow} transactions of the account in (t - window, t], this one included. */
