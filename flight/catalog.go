@@ -124,7 +124,10 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 			if cmd.GetIncludeSchema() {
 				schema, _, _, err := s.describe(ctx, "SELECT * FROM "+sqlrewrite.QuoteIdent(s.lake.Namespace())+"."+sqlrewrite.QuoteIdent(n), sqlrewrite.AsOf{})
 				if err != nil {
-					return nil, nil, s.toStatus(ctx, err)
+					// One table the server cannot read (e.g. a nested column)
+					// must not hide the others from a client's catalog browser.
+					s.log.Warn("table left out of the catalog listing", "table", n, "err", err)
+					continue
 				}
 				ser = flight.SerializeSchema(schema, s.Alloc)
 			}
