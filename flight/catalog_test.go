@@ -24,6 +24,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/finlake/finlake/flight"
+	"github.com/finlake/finlake/lakehouse"
 )
 
 func TestGetObjectsAndTableSchemas(t *testing.T) {
@@ -190,3 +191,25 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 }
 
 var _ = arrow.Null
+
+func TestTheRealLakeTablesAreServedWithTheirColumns(t *testing.T) {
+	l := newTestLake(t)
+	if err := lakehouse.EnsureTables(context.Background(), l.cat); err != nil {
+		t.Fatal(err)
+	}
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+	for _, def := range lakehouse.Tables() {
+		_, sc, err := c.query("SELECT * FROM lake." + def.Name)
+		if err != nil {
+			t.Fatalf("lake.%s: %v", def.Name, err)
+		}
+		tbl, err := l.cat.LoadTable(context.Background(), lakehouse.Ident(def.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.NumFields() != len(tbl.Schema().Fields()) {
+			t.Errorf("lake.%s: %d columns served, the Iceberg schema has %d", def.Name, sc.NumFields(), len(tbl.Schema().Fields()))
+		}
+	}
+}
