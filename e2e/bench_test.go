@@ -69,6 +69,19 @@ type benchResult struct {
 	MaxSustainedRPS   float64            `json:"max_sustained_records_per_s"`
 	Flight            map[string]float64 `json:"flight"`
 	LakeRows          int64              `json:"lake_rows"`
+	// The machine is shared: its load average beside the figures says how
+	// much of the wall time was this stack's.
+	LoadAvgStart string `json:"loadavg_start"`
+	LoadAvgEnd   string `json:"loadavg_end"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func TestBench(t *testing.T) {
@@ -78,7 +91,7 @@ func TestBench(t *testing.T) {
 	}
 	p := startPipeline(t)
 	host, _ := os.Hostname()
-	res := benchResult{Date: time.Now().UTC().Format(time.RFC3339), Host: host, CPUs: numCPU(), Flight: map[string]float64{}}
+	res := benchResult{Date: time.Now().UTC().Format(time.RFC3339), Host: host, CPUs: numCPU(), Flight: map[string]float64{}, LoadAvgStart: loadAvg()}
 	work := t.TempDir()
 	ctx := context.Background()
 
@@ -145,6 +158,7 @@ func TestBench(t *testing.T) {
 	res.Flight["scan_rows"] = float64(rows)
 	res.Flight["scan_rows_per_s"] = float64(rows) / scan.Seconds()
 
+	res.LoadAvgEnd = loadAvg()
 	writeBench(t, outDir, res)
 }
 
@@ -292,7 +306,8 @@ func writeBench(t *testing.T, dir string, r benchResult) {
 		t.Fatal(err)
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "# finlake stack benchmark, %s (%s, %d CPUs)\n\n", r.Date, r.Host, r.CPUs)
+	fmt.Fprintf(&md, "# finlake stack benchmark, %s (%s, %d CPUs, load average %s at the start, %s at the end)\n\n",
+		r.Date, r.Host, r.CPUs, r.LoadAvgStart, r.LoadAvgEnd)
 	fmt.Fprintf(&md, "Rates in records/s count every record (new transactions and their lifecycle events); tx/s counts new transactions.\n\n")
 	fmt.Fprintf(&md, "| figure | value | target |\n| --- | --- | --- |\n")
 	fmt.Fprintf(&md, "| generator, to a file | %.0f records/s | |\n", r.GeneratorFileTPS)
