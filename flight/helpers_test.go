@@ -293,3 +293,47 @@ func adbcStatus(err error) adbc.Status {
 	}
 	return adbc.StatusUnknown
 }
+
+// appendRowsQuiet is appendRows for a background goroutine: it returns an
+// error instead of failing the test (a lost commit race is expected there).
+func (l *testLake) appendRowsQuiet(name string, rows []txRow) error {
+	ctx := context.Background()
+	tbl, err := l.cat.LoadTable(ctx, lakehouse.Ident(name))
+	if err != nil {
+		return err
+	}
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for _, r := range rows {
+		for i, f := range sc.Fields() {
+			fb := b.Field(i)
+			switch f.Name {
+			case "transaction_id":
+				fb.(*array.StringBuilder).Append(r.ID)
+			case "timestamp":
+				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(r.TS.UnixMicro()))
+			case "account_id":
+				fb.(*array.StringBuilder).Append(r.Account)
+			case "amount":
+				fb.(*array.Decimal128Builder).Append(decimal128.FromI64(r.Cents))
+			case "currency":
+				fb.(*array.StringBuilder).Append(r.Currency)
+			default:
+				fb.AppendNull()
+			}
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	_, err = tbl.Append(ctx, rdr, nil)
+	return err
+}

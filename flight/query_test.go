@@ -272,3 +272,61 @@ func TestRenamedAndDroppedColumnsReadByFieldID(t *testing.T) {
 		t.Fatalf("renamed column reads %q (rows %v)", got, rows)
 	}
 }
+
+func TestAddColumnWhileAnotherWriterCommits(t *testing.T) {
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	l.appendRows(t, "transactions", makeRows("a", 2, day1))
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+
+	// A second writer commits appends as fast as it can, like ingest does.
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		defer func() { done <- n }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// A lost race (the ALTER committed first) fails this append; only
+			// successful ones count.
+			if l.appendRowsQuiet("transactions", makeRows(fmt.Sprintf("w%03d", i), 1, day1)) == nil {
+				n++
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	// Let the writer get going, so the ALTERs race with it.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if n := c.one("SELECT count(*) FROM transactions"); n != "2" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; i < 6; i++ {
+		if err := c.exec(fmt.Sprintf("ALTER TABLE lake.transactions ADD COLUMN c%d BIGINT", i)); err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("ADD COLUMN c%d during concurrent appends: %v", i, err)
+		}
+	}
+	close(stop)
+	appended := <-done
+	tbl, err := l.cat.LoadTable(context.Background(), lakehouse.Ident("transactions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d appends committed beside the ALTERs", appended)
+	for i := 0; i < 6; i++ {
+		if _, ok := tbl.Schema().FindFieldByName(fmt.Sprintf("c%d", i)); !ok {
+			t.Fatalf("column c%d missing: %v", i, tbl.Schema())
+		}
+	}
+	if got := c.one("SELECT count(*) FROM transactions"); got != fmt.Sprint(2+appended) {
+		t.Fatalf("rows %s, want %d (2 + %d concurrent appends)", got, 2+appended, appended)
+	}
+}

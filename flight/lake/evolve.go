@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -56,7 +58,6 @@ func (l *Lake) AddColumn(ctx context.Context, ac *sqlrewrite.AddColumn) (schemaI
 	if err != nil {
 		return 0, err
 	}
-	backoff := 20 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		tbl, err := l.Load(ctx, ac.Table)
 		if err != nil {
@@ -73,15 +74,17 @@ func (l *Lake) AddColumn(ctx context.Context, ac *sqlrewrite.AddColumn) (schemaI
 		if err == nil {
 			return newTbl.Schema().ID, nil
 		}
-		if !retryable(err) || attempt >= 10 {
+		if !retryable(err) || attempt >= 50 {
 			return 0, fmt.Errorf("commit new schema of %s.%s (attempt %d): %w", l.namespace, ac.Table, attempt, err)
 		}
+		slog.Debug("schema commit lost a race with another writer; retrying on fresh metadata", "table", ac.Table, "attempt", attempt, "err", err)
+		// A short random pause: a writer that commits every few milliseconds
+		// must not win every round, and a lockstep with it is broken by jitter.
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(backoff):
+			return 0, fmt.Errorf("add column %s to %s.%s: gave up after %d lost commit races: %w", ac.Column, l.namespace, ac.Table, attempt, context.Cause(ctx))
+		case <-time.After(time.Duration(5+rand.IntN(40)) * time.Millisecond):
 		}
-		backoff *= 2
 	}
 }
 
