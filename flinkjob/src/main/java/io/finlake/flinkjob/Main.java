@@ -58,7 +58,7 @@ public final class Main {
         }
         try {
             if (o.replay != null) {
-                ReplaySummary s = replay(o.replay, o.rules, o.fx, o.out, o.outOfOrderness, o.stateTtl);
+                ReplaySummary s = replay(o.replay, o.rules, o.fx, o.out, o.outOfOrderness, o.stateTtl, o.parallelism);
                 System.out.println(s.toJson());
             } else {
                 stream(o);
@@ -119,7 +119,7 @@ public final class Main {
                 .uid("source-alert-rules")
                 .setParallelism(1);
         Pipeline.Result r = Pipeline.build(raw, ruleStream,
-                new Engine(rules.updates(), rules.end(), o.stateTtl, clock), new Route(clock), false);
+                new Engine(rules.updates(), rules.end(), o.stateTtl, clock), new Route(clock), false, o.parallelism);
         r.processed().sinkTo(KafkaIO.sink(o.bootstrap, KafkaIO.PROCESSED, o.transactionTimeout))
                 .uid("sink-transactions-processed").name("transactions-processed");
         r.alerts().sinkTo(KafkaIO.sink(o.bootstrap, KafkaIO.ALERTS, o.transactionTimeout))
@@ -217,20 +217,25 @@ public final class Main {
     }
 
     public static ReplaySummary replay(Path in, Path rulesFile, Path fxFile, Path outDir, Duration outOfOrderness,
-            Duration stateTtl) throws Exception {
+            Duration stateTtl, int engineParallelism) throws Exception {
         Configuration conf = baseConfig();
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.BIND_PORT, "0");
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 1);
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, engineParallelism);
         conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
         conf.set(PipelineOptions.NAME, "finlake-replay");
         return replay(StreamExecutionEnvironment.createLocalEnvironment(1, conf), in, rulesFile, fxFile, outDir,
-                outOfOrderness, stateTtl);
+                outOfOrderness, stateTtl, engineParallelism);
     }
 
-    /** Replay on a given environment (tests pass a shared MiniCluster's). Parallelism 1: file order decides. */
+    /**
+     * Replay on a given environment (tests pass a shared MiniCluster's). The file is read and validated with
+     * parallelism 1 and a watermark after every record; the engine may run wider (keyed by account, each
+     * subtask receives its records and the watermarks in file order, so the output is the same); the
+     * three files are written by one writer each.
+     */
     public static ReplaySummary replay(StreamExecutionEnvironment env, Path in, Path rulesFile, Path fxFile,
-            Path outDir, Duration outOfOrderness, Duration stateTtl) throws Exception {
+            Path outDir, Duration outOfOrderness, Duration stateTtl, int engineParallelism) throws Exception {
         if (!Files.isRegularFile(in)) {
             throw new IllegalArgumentException("replay input " + in + " is not a file");
         }
@@ -250,13 +255,14 @@ public final class Main {
                 ? List.of(new RuleUpdate("__none", null, 0, 0)) : updates;
         var ruleStream = env.fromData(broadcast, TypeInformation.of(RuleUpdate.class)).uid("source-rules-file");
         Pipeline.Result r = Pipeline.build(raw, ruleStream,
-                new Engine(updates, Map.of(0, (long) updates.size()), stateTtl, clock), new Route(clock), true);
+                new Engine(updates, Map.of(0, (long) updates.size()), stateTtl, clock), new Route(clock), true,
+                engineParallelism);
         Path processed = outDir.resolve("transactions-processed.jsonl");
         Path alerts = outDir.resolve("alerts.jsonl");
         Path dead = outDir.resolve("dead-letter.jsonl");
-        r.processed().sinkTo(new ReplayIO.JsonlSink(processed)).name("transactions-processed.jsonl");
-        r.alerts().sinkTo(new ReplayIO.JsonlSink(alerts)).name("alerts.jsonl");
-        r.deadLetters().sinkTo(new ReplayIO.JsonlSink(dead)).name("dead-letter.jsonl");
+        r.processed().sinkTo(new ReplayIO.JsonlSink(processed)).name("transactions-processed.jsonl").setParallelism(1);
+        r.alerts().sinkTo(new ReplayIO.JsonlSink(alerts)).name("alerts.jsonl").setParallelism(1);
+        r.deadLetters().sinkTo(new ReplayIO.JsonlSink(dead)).name("dead-letter.jsonl").setParallelism(1);
         JobExecutionResult result = env.execute("finlake-replay");
 
         double secs = (System.nanoTime() - start) / 1e9;

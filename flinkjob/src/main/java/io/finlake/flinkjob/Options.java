@@ -34,9 +34,10 @@ final class Options {
 
             Replay (the same operators over a file, one raw record per line, file order = arrival order):
               java -jar finlake-flinkjob.jar --replay IN.jsonl --rules config/rules.yaml --fx config/fx_rates.yaml
-                  --out DIR [--out-of-orderness 2s]
+                  --out DIR [--out-of-orderness 2s] [--parallelism 2]
               Writes DIR/transactions-processed.jsonl, DIR/alerts.jsonl, DIR/dead-letter.jsonl and prints a
-              JSON summary on stdout.
+              JSON summary on stdout. --parallelism sets the rule engine's (the file is read in order by one
+              reader; the output is the same for any value).
 
             Durations: a positive integer and one unit of ms, s, m, h, d (e.g. 2s, 48h).
             """;

@@ -24,9 +24,11 @@ public final class Pipeline {
      * @param bounded replay: the rules input is read to its end before any transaction (deterministic
      *     watermark); streaming uses Flink's plain keyed-broadcast operator (input selection and
      *     checkpointing do not mix)
+     * @param engineParallelism replay runs the source with parallelism 1 (file order) and the engine wider:
+     *     each engine subtask still sees its accounts' records and the watermarks in file order
      */
     public static Result build(DataStream<Parsed> raw, DataStream<RuleUpdate> rules, Engine engine, Route route,
-            boolean bounded) {
+            boolean bounded, int engineParallelism) {
         SingleOutputStreamOperator<Txn> valid = raw.process(route, Txn.TYPE).uid("validate").name("validate");
         KeyedStream<Txn, String> byAccount = valid.keyBy(new AccountKey());
         SingleOutputStreamOperator<OutRecord> processed;
@@ -36,7 +38,7 @@ public final class Pipeline {
         } else {
             processed = byAccount.connect(rules.broadcast(Engine.RULES)).process(engine, Outputs.OUT_TYPE);
         }
-        processed.uid("rules-engine").name("rules-engine");
+        processed.uid("rules-engine").name("rules-engine").setParallelism(engineParallelism);
         DataStream<OutRecord> dead = valid.getSideOutput(Outputs.DEAD_LETTERS)
                 .union(processed.getSideOutput(Outputs.DEAD_LETTERS));
         return new Result(processed, processed.getSideOutput(Outputs.ALERTS), dead);

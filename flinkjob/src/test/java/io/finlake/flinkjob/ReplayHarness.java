@@ -43,8 +43,13 @@ public final class ReplayHarness {
     }
 
     public static Output replay(Path input, Path rules, Path fx, Path outDir) throws Exception {
+        return replay(input, rules, fx, outDir, 2);
+    }
+
+    public static Output replay(Path input, Path rules, Path fx, Path outDir, int engineParallelism)
+            throws Exception {
         Main.ReplaySummary s = Main.replay(StreamExecutionEnvironment.getExecutionEnvironment(), input, rules, fx,
-                outDir, Duration.ofSeconds(2), Duration.ofHours(48));
+                outDir, Duration.ofSeconds(2), Duration.ofHours(48), engineParallelism);
         return new Output(Fixtures.readJsonl(outDir.resolve("transactions-processed.jsonl")),
                 Fixtures.readJsonl(outDir.resolve("alerts.jsonl")),
                 Fixtures.readJsonl(outDir.resolve("dead-letter.jsonl")), s);

@@ -236,6 +236,11 @@ class ReplayTest {
         assertThat(a.alerts().stream().map(x -> x.get("rule_name").asText()).distinct())
                 .contains("rapid_activity", "unusual_location", "high_value");
         assertThat(b.alertKeys()).isEqualTo(a.alertKeys());
+
+        // One engine subtask or two: each sees its accounts and the watermarks in file order.
+        ReplayHarness.Output c = ReplayHarness.replay(tmp.resolve("shuffled.jsonl"), rules, fx, tmp.resolve("c"), 1);
+        assertThat(c.alertKeys()).isEqualTo(b.alertKeys());
+        assertThat(c.processed()).hasSameSizeAs(b.processed());
     }
 
     private static byte[] bytes(ObjectNode n) {
