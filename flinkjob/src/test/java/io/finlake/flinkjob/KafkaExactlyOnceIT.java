@@ -60,10 +60,15 @@ class KafkaExactlyOnceIT {
     private static String bootstrap;
     private final List<Process> jobs = new ArrayList<>();
 
+    private static final String SKIP =
+            "FINLAKE_BIN is unset: the Kafka integration test needs lakectl (run `just test-flink`, which builds and sets it)";
+
     @BeforeAll
     static void startBroker() throws Exception {
-        assumeTrue(BIN != null && !BIN.isBlank(),
-                "FINLAKE_BIN is unset: the Kafka integration test needs lakectl (run `just test-flink`, which builds and sets it)");
+        if (BIN == null || BIN.isBlank()) {
+            System.out.println("SKIPPED KafkaExactlyOnceIT: " + SKIP);
+            return; // reported as a skipped test by requireLakectl
+        }
         assertThat(Path.of(BIN)).as("FINLAKE_BIN").isExecutable();
         Path ready = tmp.resolve("kafka.ready");
         broker = new ProcessBuilder(BIN, "kafka", "run", "--dir", tmp.resolve("kafka").toString(), "--port", "0",
@@ -82,6 +87,11 @@ class KafkaExactlyOnceIT {
         Path root = Fixtures.repoRoot();
         run(BIN, "rules", "apply", "--brokers", bootstrap, "--fx", root.resolve("config/fx_rates.yaml").toString(),
                 root.resolve("config/rules.yaml").toString());
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void requireLakectl() {
+        assumeTrue(BIN != null && !BIN.isBlank(), SKIP);
     }
 
     @AfterAll
