@@ -106,7 +106,7 @@ public final class Main {
         }
 
         KafkaIO.Snapshot rules = KafkaIO.readRules(o.bootstrap, Duration.ofSeconds(60));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(o.parallelism);
         env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
 
