@@ -16,7 +16,7 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go test-compose test-notebooks test-flink test-e2e
+test: build test-go test-compose test-compose-flink test-notebooks test-flink test-e2e
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
