@@ -168,7 +168,7 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 	t.Helper()
 	startOffsets := rawEndOffsets(t, p)
 	startCount := sumOffsets(startOffsets)
-	alerts := follow(t, p.brokers(), "alerts")
+	alerts := followFrom(t, p.brokers(), "alerts", endOffsets(t, p, "alerts"))
 	windowStart := time.Now()
 	gen := p.lakectl(context.Background(), "generate", "--rate", fmt.Sprint(rate), "--http", "off",
 		"--malformed-rate", "0", "--fraud-rate", "0.05", "--progress=false")
@@ -213,6 +213,11 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 
 func rawEndOffsets(t *testing.T, p *pipeline) map[int32]int64 {
 	t.Helper()
+	return endOffsets(t, p, "raw-transactions")
+}
+
+func endOffsets(t *testing.T, p *pipeline, topic string) map[int32]int64 {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(p.brokers()))
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +225,7 @@ func rawEndOffsets(t *testing.T, p *pipeline) map[int32]int64 {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "raw-transactions")
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}

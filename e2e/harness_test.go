@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -289,14 +290,18 @@ func drain(t *testing.T, brokers, topic string, idle time.Duration, fn func(*kgo
 	}
 }
 
-// follower consumes a topic (read_committed) from its start in the
-// background, noting when each record became visible. Starting at the
-// beginning, not the end, leaves no race with records produced right after.
+// follower consumes a topic (read_committed) in the background, noting when
+// each record became visible. follow starts at the beginning, which leaves no
+// race with records produced right after; followFrom starts at given offsets
+// so that a busy topic's history does not delay what is measured. Records
+// are kept in a slice, never a bounded channel, so the consumer never stalls.
 type follower struct {
 	cl     *kgo.Client
 	cancel context.CancelFunc
 	done   chan struct{}
-	recs   chan seen
+	once   sync.Once
+	mu     sync.Mutex
+	recs   []seen
 }
 
 type seen struct {
@@ -306,20 +311,35 @@ type seen struct {
 
 func follow(t *testing.T, brokers, topic string) *follower {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(100*time.Millisecond))
+	return startFollower(t, brokers, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+}
+
+func followFrom(t *testing.T, brokers, topic string, from map[int32]int64) *follower {
+	t.Helper()
+	offs := map[int32]kgo.Offset{}
+	for part, o := range from {
+		offs[part] = kgo.NewOffset().At(o)
+	}
+	return startFollower(t, brokers, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offs}))
+}
+
+func startFollower(t *testing.T, brokers string, opts ...kgo.Opt) *follower {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(100 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &follower{cl: cl, cancel: cancel, done: make(chan struct{}), recs: make(chan seen, 1<<17)}
+	f := &follower{cl: cl, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		for ctx.Err() == nil {
 			fs := cl.PollFetches(ctx)
 			now := time.Now()
-			fs.EachRecord(func(r *kgo.Record) { f.recs <- seen{r, now} })
+			f.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) { f.recs = append(f.recs, seen{r, now}) })
+			f.mu.Unlock()
 		}
 	}()
 	t.Cleanup(f.close)
@@ -327,22 +347,20 @@ func follow(t *testing.T, brokers, topic string) *follower {
 }
 
 func (f *follower) close() {
-	f.cancel()
-	<-f.done
-	f.cl.Close()
+	f.once.Do(func() {
+		f.cancel()
+		<-f.done
+		f.cl.Close()
+	})
 }
 
-// take returns what arrived so far.
+// take returns what arrived since the last take.
 func (f *follower) take() []seen {
-	var out []seen
-	for {
-		select {
-		case s := <-f.recs:
-			out = append(out, s)
-		default:
-			return out
-		}
-	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.recs
+	f.recs = nil
+	return out
 }
 
 func produce(t *testing.T, brokers, topic string, key, value []byte) {
