@@ -8,7 +8,6 @@ import io.finlake.flinkjob.model.OutRecord;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.RuleUpdate;
 import io.finlake.flinkjob.model.Txn;
-import io.finlake.flinkjob.model.TxnWire;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -30,7 +29,7 @@ public final class Pipeline {
      */
     public static Result build(DataStream<Parsed> raw, DataStream<RuleUpdate> rules, Engine engine, Route route,
             boolean bounded, int engineParallelism) {
-        SingleOutputStreamOperator<Txn> valid = raw.process(route, TxnWire.TYPE).uid("validate").name("validate");
+        SingleOutputStreamOperator<Txn> valid = raw.process(route, Txn.TYPE).uid("validate").name("validate");
         KeyedStream<Txn, String> byAccount = valid.keyBy(new AccountKey());
         SingleOutputStreamOperator<OutRecord> processed;
         if (bounded) {

@@ -161,25 +161,4 @@ class ValidatorTest {
         n.put("account_id", 1234);
         assertThat(rules(parse(n.toString()))).containsExactlyInAnyOrder("amount:decimal", "account_id:type");
     }
-
-    @Test
-    void duplicateFieldIsReportedAsJson() {
-        String json = good().toString();
-        String dup = json.substring(0, json.length() - 1) + ",\"currency\":\"USD\"}";
-        Parsed p = parse(dup);
-        assertThat(rules(p)).containsExactly("$:json");
-        assertThat(p.errors[0].actual).contains("Duplicate field 'currency'");
-    }
-
-    @Test
-    void extraFieldsAndIntegerAmountsReadLikeTheRequiredOnes() {
-        ObjectNode n = good();
-        n.put("amount", 125);
-        n.put("note", "extra");
-        n.putObject("meta").put("k", 1);
-        Parsed p = parse(n.toString());
-        assertThat(p.errors).isNull();
-        assertThat(p.txn.amount.toPlainString()).isEqualTo("125");
-        assertThat(p.txn.currency).isEqualTo("EUR");
-    }
 }

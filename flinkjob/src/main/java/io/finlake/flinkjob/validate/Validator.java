@@ -1,8 +1,6 @@
 package io.finlake.flinkjob.validate;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +9,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.Txn;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -111,29 +108,26 @@ public final class Validator {
             errors.add(new ErrorDetail("$", "utf8", "UTF-8 encoded JSON text", "bytes that are not valid UTF-8"));
             return null;
         }
-        Fast fast = fastFields(text);
-        JsonNode root = null;
-        if (fast == null) {
-            try {
-                root = MAPPER.readTree(text);
-            } catch (JsonProcessingException e) {
-                errors.add(new ErrorDetail("$", "json", "a JSON object", "not JSON: " + firstLine(e.getOriginalMessage())));
-                return null;
-            }
-            if (root == null || !root.isObject()) {
-                errors.add(new ErrorDetail("$", "json", "a JSON object",
-                        root == null ? "empty input" : "JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)));
-                return null;
-            }
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            errors.add(new ErrorDetail("$", "json", "a JSON object", "not JSON: " + firstLine(e.getOriginalMessage())));
+            return null;
+        }
+        if (root == null || !root.isObject()) {
+            errors.add(new ErrorDetail("$", "json", "a JSON object",
+                    root == null ? "empty input" : "JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)));
+            return null;
         }
         Txn t = new Txn();
         t.raw = text;
-        t.transactionId = field(fast, root, "transaction_id", errors);
+        t.transactionId = string(root, "transaction_id", errors);
         if (t.transactionId != null && !isUuid(t.transactionId)) {
             errors.add(new ErrorDetail("transaction_id", "uuid", "UUID: 8-4-4-4-12 hexadecimal digits",
                     clip(t.transactionId)));
         }
-        t.timestamp = field(fast, root, "timestamp", errors);
+        t.timestamp = string(root, "timestamp", errors);
         boolean timeOk = false;
         if (t.timestamp != null) {
             try {
@@ -153,22 +147,22 @@ public final class Validator {
                         clip(t.timestamp)));
             }
         }
-        t.accountId = field(fast, root, "account_id", errors);
+        t.accountId = string(root, "account_id", errors);
         if (t.accountId != null && !isAlphanumeric(t.accountId)) {
             errors.add(new ErrorDetail("account_id", "alphanumeric", "letters and digits only, non-empty",
                     clip(t.accountId)));
         }
-        t.transactionType = field(fast, root, "transaction_type", errors);
+        t.transactionType = string(root, "transaction_type", errors);
         if (t.transactionType != null && !TYPES.contains(t.transactionType)) {
             errors.add(new ErrorDetail("transaction_type", "enum", "one of purchase, withdrawal, transfer, refund",
                     clip(t.transactionType)));
         }
-        JsonNode amount = fast != null ? null : present(root, "amount", "non-null decimal", errors);
-        if (fast != null || amount != null) {
-            if (fast == null && !amount.isNumber()) {
+        JsonNode amount = present(root, "amount", "non-null decimal", errors);
+        if (amount != null) {
+            if (!amount.isNumber()) {
                 errors.add(new ErrorDetail("amount", "decimal", "a JSON number", clip(amount.toString())));
             } else {
-                t.amount = fast != null ? fast.amount : amount.decimalValue();
+                t.amount = amount.decimalValue();
                 if (t.amount.signum() == 0) {
                     errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", t.amount.toPlainString()));
                 } else if (t.amount.signum() < 0 && t.transactionType != null && TYPES.contains(t.transactionType)
@@ -178,26 +172,26 @@ public final class Validator {
                 }
             }
         }
-        t.currency = field(fast, root, "currency", errors);
+        t.currency = string(root, "currency", errors);
         if (t.currency != null && !CURRENCIES.contains(t.currency)) {
             errors.add(new ErrorDetail("currency", "iso4217", "ISO 4217 currency code, e.g. USD", clip(t.currency)));
         }
-        t.merchantName = field(fast, root, "merchant_name", errors);
+        t.merchantName = string(root, "merchant_name", errors);
         if (t.merchantName != null && t.merchantName.isBlank()) {
             errors.add(new ErrorDetail("merchant_name", "non_blank", "a non-blank merchant name", clip(t.merchantName)));
         }
-        t.merchantCategory = field(fast, root, "merchant_category", errors);
+        t.merchantCategory = string(root, "merchant_category", errors);
         if (t.merchantCategory != null && !CATEGORIES.contains(t.merchantCategory)) {
             errors.add(new ErrorDetail("merchant_category", "enum",
                     "one of retail, dining, travel, online, groceries, entertainment, utilities",
                     clip(t.merchantCategory)));
         }
-        t.locationCountry = field(fast, root, "location_country", errors);
+        t.locationCountry = string(root, "location_country", errors);
         if (t.locationCountry != null && !COUNTRIES.contains(t.locationCountry)) {
             errors.add(new ErrorDetail("location_country", "iso3166_alpha2",
                     "ISO 3166-1 alpha-2 country code, e.g. FR", clip(t.locationCountry)));
         }
-        t.status = field(fast, root, "status", errors);
+        t.status = string(root, "status", errors);
         if (t.status != null && !STATUSES.contains(t.status)) {
             errors.add(new ErrorDetail("status", "enum", "one of pending, completed, failed, reversed",
                     clip(t.status)));
@@ -219,71 +213,6 @@ public final class Validator {
         }
         CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(value));
         return chars.toString();
-    }
-
-    /** The fields a well-formed record has, read without building a tree. */
-    private static final class Fast {
-        final String[] strings = new String[REQUIRED.length];
-        BigDecimal amount;
-    }
-
-    private static final int AMOUNT = java.util.Arrays.asList(REQUIRED).indexOf("amount");
-
-    /**
-     * The common case read with the streaming parser: one object holding exactly the required fields, each
-     * once, strings as strings and amount as a number, nothing after it. Anything else (including every
-     * syntax error) returns null and takes the tree path, so errors and their messages stay the tree's.
-     */
-    private static Fast fastFields(String text) {
-        try (JsonParser p = MAPPER.createParser(text)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return null;
-            }
-            Fast f = new Fast();
-            int seen = 0;
-            JsonToken tok;
-            while ((tok = p.nextToken()) == JsonToken.FIELD_NAME) {
-                int i = requiredIndex(p.currentName());
-                if (i < 0 || (seen & (1 << i)) != 0) {
-                    return null;
-                }
-                seen |= 1 << i;
-                JsonToken v = p.nextToken();
-                if (i == AMOUNT) {
-                    if (v != JsonToken.VALUE_NUMBER_INT && v != JsonToken.VALUE_NUMBER_FLOAT) {
-                        return null;
-                    }
-                    f.amount = p.getDecimalValue();
-                } else {
-                    if (v != JsonToken.VALUE_STRING) {
-                        return null;
-                    }
-                    f.strings[i] = p.getText();
-                }
-            }
-            if (tok != JsonToken.END_OBJECT || seen != (1 << REQUIRED.length) - 1 || p.nextToken() != null) {
-                return null;
-            }
-            return f;
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static int requiredIndex(String name) {
-        for (int i = 0; i < REQUIRED.length; i++) {
-            if (REQUIRED[i].equals(name)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static String field(Fast fast, JsonNode root, String field, List<ErrorDetail> errors) {
-        if (fast != null) {
-            return fast.strings[requiredIndex(field)];
-        }
-        return string(root, field, errors);
     }
 
     private static JsonNode present(JsonNode root, String field, String expected, List<ErrorDetail> errors) {
