@@ -46,18 +46,7 @@ func (p Plan) Pending() int {
 // A nil desired FX table leaves the live one alone.
 func Diff(live, desired Set) Plan {
 	var p Plan
-	names := map[string]bool{}
-	for n := range live.Rules {
-		names[n] = true
-	}
-	for n := range desired.Rules {
-		names[n] = true
-	}
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
+	sorted := unionKeys(live.Rules, desired.Rules)
 	for _, n := range sorted {
 		old, inLive := live.Rules[n]
 		want, inDesired := desired.Rules[n]
@@ -114,18 +103,7 @@ func ruleDetails(old, want Rule) []string {
 	if old.Enabled != want.Enabled {
 		d = append(d, fmt.Sprintf("enabled: %v → %v", old.Enabled, want.Enabled))
 	}
-	keys := map[string]bool{}
-	for k := range old.Params {
-		keys[k] = true
-	}
-	for k := range want.Params {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := unionKeys(old.Params, want.Params)
 	for _, k := range sorted {
 		a, b := canon(old.Params[k]), canon(want.Params[k])
 		if a != b {
@@ -137,18 +115,7 @@ func ruleDetails(old, want Rule) []string {
 
 func fxDetails(old, want FXTable) []string {
 	var d []string
-	keys := map[string]bool{}
-	for k := range old.USDPerUnit {
-		keys[k] = true
-	}
-	for k := range want.USDPerUnit {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := unionKeys(old.USDPerUnit, want.USDPerUnit)
 	for _, k := range sorted {
 		a, aok := old.USDPerUnit[k]
 		b, bok := want.USDPerUnit[k]
@@ -233,4 +200,19 @@ func ParamsString(p map[string]any) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// unionKeys is the sorted set of keys present in a or b.
+func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, dup := a[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
