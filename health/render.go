@@ -74,7 +74,7 @@ func Render(w io.Writer, r Report) error {
 			detail = fmt.Sprintf("%s: checkpoints %d ok, %d failed", f.Job, f.Completed, f.Failed)
 			if f.LastCheckpointID > 0 {
 				detail += fmt.Sprintf("; last #%d %.0fs ago, took %dms, state %s", f.LastCheckpointID, f.LastCheckpointAgeSec,
-					f.LastCheckpointMs, humanBytes(f.LastCheckpointBytes))
+					f.LastCheckpointMs, termout.Bytes(f.LastCheckpointBytes))
 			}
 		}
 		rows = append(rows, []string{Flink, f.URL, yes(f.Up, "up", "DOWN"), state, detail})
@@ -152,17 +152,4 @@ func Render(w io.Writer, r Report) error {
 		}
 	}
 	return nil
-}
-
-func humanBytes(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }

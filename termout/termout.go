@@ -4,6 +4,7 @@
 package termout
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -58,4 +59,18 @@ func Render(w io.Writer, header []string, rows [][]string) error {
 		}
 	}
 	return t.Render()
+}
+
+// Bytes renders a byte count for people: 512 B, 1.5 KiB, 3.2 GiB.
+func Bytes(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }

@@ -173,7 +173,7 @@ Examples:
 				latest = fmt.Sprintf("%s at %s (%s)", snaps[0][0], snaps[0][1], snaps[0][2])
 			}
 			fmt.Fprintf(w, "partitioning: %s\nrows: %d\ndata files: %d (%s)\nsnapshots: %s, latest %s\n",
-				part, rowsTotal, len(files), humanBytes(bytes), count[0][0], latest)
+				part, rowsTotal, len(files), termout.Bytes(bytes), count[0][0], latest)
 			return nil
 		},
 	})
@@ -288,17 +288,4 @@ func compactOffsets(js string) string {
 		parts[i] = fmt.Sprintf("%s:%v", k, m[k])
 	}
 	return strings.Join(parts, " ")
-}
-
-func humanBytes(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
