@@ -82,8 +82,8 @@ test-compose-flink: build
 # generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
 test-notebooks: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
-    .venv/bin/pip install -q --disable-pip-version-check -r tests/notebooks/requirements.txt
-    FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider tests/notebooks
+    .venv/bin/pip install -q --disable-pip-version-check -r e2e/notebooks/requirements.txt
+    FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider e2e/notebooks
 
 # End-to-end tests of the whole stack with faults (about 10 minutes; needs java 17 and mvn).
 test-e2e: build
@@ -97,7 +97,7 @@ bench: build
 
 # Flight SQL server benchmarks on 1M and 10M transaction rows (lakes kept in $TMPDIR/finlake-flightbench).
 bench-flight:
-    go run -tags {{tags}} ./bench/flightbench -rows 1000000,10000000
+    go run -tags {{tags}} ./cmd/flightbench -rows 1000000,10000000
 
 # One simulated day (864,000 transactions) through the whole stack at full speed: counts, lake size, files, RSS.
 soak: build

@@ -1,5 +1,5 @@
 """Full scan of lake.transactions from lakectl serve into pyarrow, as a notebook
-would: rows/s and time to the first batch. Called by bench/flightbench.
+would: rows/s and time to the first batch. Called by cmd/flightbench.
 
 usage: flight_pyarrow_scan.py grpc://HOST:PORT EXPECTED_ROWS
 """

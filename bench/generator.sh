@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export FINLAKE_BENCH_RECORDS="${1:-1000000}"
 echo "== generation + encoding (one generator; one per core)"
-go test -tags duckdb_arrow -run '^$' -bench 'GenerateAndEncode' -benchtime 3000000x -count 1 ./ingest/generator/ |
+go test -tags duckdb_arrow -run '^$' -bench 'GenerateAndEncode' -benchtime 3000000x -count 1 ./generator/ |
   grep -E '^Benchmark'
 echo "== produce to a local broker (${FINLAKE_BENCH_RECORDS} records)"
-go test -tags duckdb_arrow -run '^$' -bench 'ProduceToLocalBroker' -benchtime 1x -count 1 -timeout 20m ./ingest/generator/ |
+go test -tags duckdb_arrow -run '^$' -bench 'ProduceToLocalBroker' -benchtime 1x -count 1 -timeout 20m ./generator/ |
   grep -E '^(Benchmark|produce|  )'

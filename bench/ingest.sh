@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
-run() { go test -tags duckdb_arrow -count=1 -run '^$' -bench "$1" -benchtime 1x ./ingest/lakewriter 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|bench_test.go'; }
+run() { go test -tags duckdb_arrow -count=1 -run '^$' -bench "$1" -benchtime 1x ./ingest 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|bench_test.go'; }
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 case "$which" in
   throughput) run BenchmarkIngestThroughput ;;

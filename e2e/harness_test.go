@@ -29,7 +29,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack"
 	"github.com/finlake/finlake/stack/supervisor"
 )
@@ -382,12 +382,12 @@ func produce(t *testing.T, brokers, topic string, key, value []byte) {
 func loadTable(t *testing.T, data, name string) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	cat, closeCat, err := lakehouse.OpenCatalog(ctx, lakehouse.Config{DataDir: data})
+	cat, closeCat, err := lake.OpenCatalog(ctx, lake.Config{DataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = closeCat() })
-	tbl, err := cat.LoadTable(ctx, lakehouse.Ident(name))
+	tbl, err := cat.LoadTable(ctx, lake.Ident(name))
 	if err != nil {
 		t.Fatalf("load lake.%s: %v", name, err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/finlake/finlake/flight"
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 )
 
 func TestGetObjectsAndTableSchemas(t *testing.T) {
@@ -194,17 +194,17 @@ var _ = arrow.Null
 
 func TestTheRealLakeTablesAreServedWithTheirColumns(t *testing.T) {
 	l := newTestLake(t)
-	if err := lakehouse.EnsureTables(context.Background(), l.cat); err != nil {
+	if err := lake.EnsureTables(context.Background(), l.cat); err != nil {
 		t.Fatal(err)
 	}
 	r := startServer(t, l, nil)
 	c := dial(t, r.Addr(), nil)
-	for _, def := range lakehouse.Tables() {
+	for _, def := range lake.Tables() {
 		_, sc, err := c.query("SELECT * FROM lake." + def.Name)
 		if err != nil {
 			t.Fatalf("lake.%s: %v", def.Name, err)
 		}
-		tbl, err := l.cat.LoadTable(context.Background(), lakehouse.Ident(def.Name))
+		tbl, err := l.cat.LoadTable(context.Background(), lake.Ident(def.Name))
 		if err != nil {
 			t.Fatal(err)
 		}

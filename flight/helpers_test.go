@@ -22,25 +22,25 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/flight"
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 )
 
 // testLake is a temporary data directory with a SQL catalog, built with
 // iceberg-go directly, as any writer would.
 type testLake struct {
-	cfg lakehouse.Config
+	cfg lake.Config
 	cat *sqlcat.Catalog
 }
 
 func newTestLake(t *testing.T) *testLake {
 	t.Helper()
-	cfg := lakehouse.Config{DataDir: t.TempDir()}
-	cat, closeFn, err := lakehouse.OpenCatalog(context.Background(), cfg)
+	cfg := lake.Config{DataDir: t.TempDir()}
+	cat, closeFn, err := lake.OpenCatalog(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeFn() })
-	if err := cat.CreateNamespace(context.Background(), catalog.ToIdentifier(lakehouse.Namespace), nil); err != nil {
+	if err := cat.CreateNamespace(context.Background(), catalog.ToIdentifier(lake.Namespace), nil); err != nil {
 		t.Fatal(err)
 	}
 	return &testLake{cfg: cfg, cat: cat}
@@ -59,7 +59,7 @@ var txSchema = iceberg.NewSchema(0,
 func (l *testLake) createTx(t *testing.T, name string) *table.Table {
 	t.Helper()
 	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "timestamp_day", Transform: iceberg.DayTransform{}})
-	tbl, err := l.cat.CreateTable(context.Background(), lakehouse.Ident(name), txSchema, catalog.WithPartitionSpec(&spec))
+	tbl, err := l.cat.CreateTable(context.Background(), lake.Ident(name), txSchema, catalog.WithPartitionSpec(&spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ type txRow struct {
 func (l *testLake) appendRows(t *testing.T, name string, rows []txRow) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lakehouse.Ident(name))
+	tbl, err := l.cat.LoadTable(ctx, lake.Ident(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func adbcStatus(err error) adbc.Status {
 // error instead of failing the test (a lost commit race is expected there).
 func (l *testLake) appendRowsQuiet(name string, rows []txRow) error {
 	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lakehouse.Ident(name))
+	tbl, err := l.cat.LoadTable(ctx, lake.Ident(name))
 	if err != nil {
 		return err
 	}

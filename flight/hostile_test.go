@@ -18,7 +18,7 @@ import (
 	"github.com/apache/iceberg-go"
 
 	"github.com/finlake/finlake/flight"
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 )
 
 func TestHostileQueriesAreRefusedAndTheServerKeepsAnswering(t *testing.T) {
@@ -197,7 +197,7 @@ func TestPositionalDeletesAreApplied(t *testing.T) {
 	l.createTx(t, "transactions")
 	before := l.appendRows(t, "transactions", makeRows("a", 20, day1)).CurrentSnapshot()
 	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lakehouse.Ident("transactions"))
+	tbl, err := l.cat.LoadTable(ctx, lake.Ident("transactions"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/flight/engine"
-	"github.com/finlake/finlake/flight/lake"
+	"github.com/finlake/finlake/flight/lakeview"
 	"github.com/finlake/finlake/flight/sqlrewrite"
 )
 
@@ -31,7 +31,7 @@ type planned struct {
 
 // tableNames adapts the lake's table list to the rewriter.
 type tableNames struct {
-	lk    *lake.Lake
+	lk    *lakeview.Lake
 	names map[string]bool
 }
 
@@ -82,10 +82,10 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	loaded := map[string]*lake.Pin{} // table name -> table at load time (current)
-	pinned := map[string]*lake.Pin{} // table + as-of -> pin
-	exprs := map[string]string{}     // pin + meta kind -> SQL
-	load := func(name string) (*lake.Pin, error) {
+	loaded := map[string]*lakeview.Pin{} // table name -> table at load time (current)
+	pinned := map[string]*lakeview.Pin{} // table + as-of -> pin
+	exprs := map[string]string{}         // pin + meta kind -> SQL
+	load := func(name string) (*lakeview.Pin, error) {
 		if base, ok := loaded[name]; ok {
 			return base, nil
 		}
@@ -93,7 +93,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		if err != nil {
 			return nil, err
 		}
-		base := &lake.Pin{Name: name, Table: tbl}
+		base := &lakeview.Pin{Name: name, Table: tbl}
 		loaded[name] = base
 		return base, nil
 	}
@@ -113,7 +113,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			}
 		}
 		if headerInstant == nil {
-			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lake.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
+			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lakeview.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
 		}
 	}
 	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
@@ -131,13 +131,13 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		key := r.Table + "|" + at.String()
 		pin, ok := pinned[key]
 		if !ok {
-			if pin, err = lake.PinAt(base.Table, r.Table, at); err != nil {
+			if pin, err = lakeview.PinAt(base.Table, r.Table, at); err != nil {
 				// A table that had no snapshot yet at the query's instant was
 				// empty then: with a whole-query pin that is an answer, not an error.
-				if !lenient || at.Kind != sqlrewrite.Timestamp || !errors.Is(err, lake.ErrNotFound) {
+				if !lenient || at.Kind != sqlrewrite.Timestamp || !errors.Is(err, lakeview.ErrNotFound) {
 					return "", err
 				}
-				pin = &lake.Pin{Name: r.Table, Table: base.Table, Schema: firstSchema(base.Table)}
+				pin = &lakeview.Pin{Name: r.Table, Table: base.Table, Schema: firstSchema(base.Table)}
 			}
 			pinned[key] = pin
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestPythonClients runs tests/python/test_flight_clients.py: pandas and
+// TestPythonClients runs e2e/python/test_flight_clients.py: pandas and
 // polars through adbc_driver_flightsql against bin/lakectl serving a lake that
 // PyIceberg wrote. It needs FINLAKE_BIN (set by `just test-go`) and the venv.
 func TestPythonClients(t *testing.T) {
@@ -23,12 +23,12 @@ func TestPythonClients(t *testing.T) {
 	}
 	py := filepath.Join(root, ".venv", "bin", "python")
 	if _, err := os.Stat(py); err != nil {
-		t.Skipf("no Python venv at %s (python -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt)", py)
+		t.Skipf("no Python venv at %s (python -m venv .venv && .venv/bin/pip install -r e2e/python/requirements.txt)", py)
 	}
 	if !filepath.IsAbs(bin) {
 		bin = filepath.Join(root, bin)
 	}
-	cmd := exec.Command(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", filepath.Join(root, "tests", "python", "test_flight_clients.py"))
+	cmd := exec.Command(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", filepath.Join(root, "e2e", "python", "test_flight_clients.py"))
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "FINLAKE_BIN="+bin)
 	out, err := cmd.CombinedOutput()

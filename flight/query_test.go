@@ -12,7 +12,7 @@ import (
 	"github.com/apache/arrow-adbc/go/adbc"
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 )
 
 var day1 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -125,7 +125,7 @@ func TestSchemaEvolutionReadsNullFromOlderFiles(t *testing.T) {
 	if err := c.exec("ALTER TABLE lake.transactions ADD COLUMN risk_score BIGINT COMMENT 'fraud model score'"); err != nil {
 		t.Fatalf("add column: %v", err)
 	}
-	tbl, err := l.cat.LoadTable(context.Background(), lakehouse.Ident("transactions"))
+	tbl, err := l.cat.LoadTable(context.Background(), lake.Ident("transactions"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestRenamedAndDroppedColumnsReadByFieldID(t *testing.T) {
 	l.createTx(t, "transactions")
 	l.appendRows(t, "transactions", makeRows("a", 3, day1))
 	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lakehouse.Ident("transactions"))
+	tbl, err := l.cat.LoadTable(ctx, lake.Ident("transactions"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestAddColumnWhileAnotherWriterCommits(t *testing.T) {
 	}
 	close(stop)
 	appended := <-done
-	tbl, err := l.cat.LoadTable(context.Background(), lakehouse.Ident("transactions"))
+	tbl, err := l.cat.LoadTable(context.Background(), lake.Ident("transactions"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,14 +18,14 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/finlake/finlake/flight/engine"
-	"github.com/finlake/finlake/flight/lake"
-	"github.com/finlake/finlake/lakehouse"
-	"github.com/finlake/finlake/obs"
+	"github.com/finlake/finlake/flight/lakeview"
+	"github.com/finlake/finlake/internal/obs"
+	"github.com/finlake/finlake/lake"
 )
 
 // Config is everything `lakectl serve` needs.
 type Config struct {
-	Lake        lakehouse.Config
+	Lake        lake.Config
 	Listen      string // Flight SQL address, e.g. 127.0.0.1:32010 (":0" picks a port)
 	HTTP        string // obs endpoints address, e.g. 127.0.0.1:8093; empty: none
 	TLSCert     string
@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("TLS needs both --tls-cert and --tls-key")
 	}
-	cat, closeCat, err := lakehouse.OpenCatalog(ctx, cfg.Lake)
+	cat, closeCat, err := lake.OpenCatalog(ctx, cfg.Lake)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	lk := lake.New(cat, lakehouse.CatalogName, lakehouse.Namespace, wh)
+	lk := lakeview.New(cat, lake.CatalogName, lake.Namespace, wh)
 
 	rctx, cancel := context.WithCancel(ctx)
 	r := &Running{db: db, closeCat: closeCat, tmp: tmp, cancel: cancel}

@@ -30,7 +30,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/finlake/finlake/flight/engine"
-	"github.com/finlake/finlake/flight/lake"
+	"github.com/finlake/finlake/flight/lakeview"
 	"github.com/finlake/finlake/flight/sqlrewrite"
 )
 
@@ -60,7 +60,7 @@ type Options struct {
 // Server implements flightsql.Server.
 type Server struct {
 	flightsql.BaseServer
-	lake *lake.Lake
+	lake *lakeview.Lake
 	db   *engine.DB
 	auth *Auth
 	opts Options
@@ -98,7 +98,7 @@ type preparedStmt struct {
 }
 
 // New builds the server. auth may be nil (authentication off).
-func New(lk *lake.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, error) {
+func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, error) {
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = 4 << 20
 	}
@@ -249,11 +249,11 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, errInvalid), errors.Is(err, engine.ErrInvalid), errors.Is(err, sqlrewrite.ErrSyntax):
 		code = codes.InvalidArgument
-	case errors.Is(err, sqlrewrite.ErrUnknownTable), errors.Is(err, lake.ErrNotFound):
+	case errors.Is(err, sqlrewrite.ErrUnknownTable), errors.Is(err, lakeview.ErrNotFound):
 		code = codes.NotFound
-	case errors.Is(err, lake.ErrUnsupported):
+	case errors.Is(err, lakeview.ErrUnsupported):
 		code = codes.FailedPrecondition
-	case errors.Is(err, lake.ErrConflict):
+	case errors.Is(err, lakeview.ErrConflict):
 		code = codes.AlreadyExists
 	}
 	s.m.errors.WithLabelValues(code.String()).Inc()

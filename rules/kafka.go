@@ -10,11 +10,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finlake/finlake/topics"
+	"github.com/finlake/finlake/contract"
 )
 
 // Topic is the compacted topic the Flink job reads its rules from.
-const Topic = topics.AlertRules
+const Topic = contract.AlertRules
 
 // Kafka names where the live rules are: the brokers and the topic (Topic
 // when empty; tests use their own compacted topic).

@@ -18,8 +18,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/supervisor"
-	"github.com/finlake/finlake/topics"
 )
 
 // Process names, in the order the pipeline comes up.
@@ -186,7 +186,7 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 			// Healthy means serving with the contract's topics in place, so
 			// nothing downstream races topic creation.
 			Health: supervisor.Check{Func: func(ctx context.Context) error {
-				return topics.Ensure(ctx, []string{brokers}, topics.WithTimeout(4*time.Second))
+				return contract.Ensure(ctx, []string{brokers}, contract.WithTimeout(4*time.Second))
 			}, Timeout: 3 * time.Minute, Interval: time.Second},
 			StopTimeout: 30 * time.Second,
 		},

@@ -11,9 +11,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/analyses"
+	"github.com/finlake/finlake/analytics"
 	"github.com/finlake/finlake/analytics/queries"
-	"github.com/finlake/finlake/termout"
+	"github.com/finlake/finlake/internal/termout"
 )
 
 const defaultQueriesDir = "analytics/queries"
@@ -25,7 +25,7 @@ func queriesDirFlag() cli.Flag {
 
 // loadAnalyses reads the saved analyses from --queries-dir, ./analytics/queries
 // or, outside a checkout, the copy embedded in the binary.
-func loadAnalyses(cmd *cli.Command) ([]analyses.Analysis, string, error) {
+func loadAnalyses(cmd *cli.Command) ([]analytics.Analysis, string, error) {
 	dir := cmd.String("queries-dir")
 	var fsys fs.FS
 	from := dir
@@ -42,14 +42,14 @@ func loadAnalyses(cmd *cli.Command) ([]analyses.Analysis, string, error) {
 			fsys, from = queries.FS, "built-in"
 		}
 	}
-	all, err := analyses.Load(fsys)
+	all, err := analytics.Load(fsys)
 	if err != nil {
 		return nil, from, badInput("saved analyses in %s: %v", from, err)
 	}
 	return all, from, nil
 }
 
-func paramSummary(ps []analyses.Param) string {
+func paramSummary(ps []analytics.Param) string {
 	var parts []string
 	for _, p := range ps {
 		s := p.Name + " " + p.Type
@@ -152,11 +152,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			a, err := analyses.Find(all, cmd.Args().First())
+			a, err := analytics.Find(all, cmd.Args().First())
 			if err != nil {
 				return badInput("%v", err)
 			}
-			params, err := analyses.ParseParams(cmd.StringSlice("param"))
+			params, err := analytics.ParseParams(cmd.StringSlice("param"))
 			if err != nil {
 				return badInput("%v", err)
 			}

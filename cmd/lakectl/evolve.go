@@ -9,10 +9,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/analyses"
+	"github.com/finlake/finlake/analytics"
+	"github.com/finlake/finlake/flight/client"
 	"github.com/finlake/finlake/flight/sqlrewrite"
-	"github.com/finlake/finlake/flightclient"
-	"github.com/finlake/finlake/termout"
+	"github.com/finlake/finlake/internal/termout"
 )
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -66,7 +66,7 @@ Examples:
 				}
 				sql := fmt.Sprintf("ALTER TABLE lake.%s ADD COLUMN %s %s", table, col, typ)
 				if c := cmd.String("comment"); c != "" {
-					sql += " COMMENT " + analyses.QuoteString(c)
+					sql += " COMMENT " + analytics.QuoteString(c)
 				}
 				// The server's own parser: a bad type is reported here, before
 				// any connection, with the same list of types the server takes.
@@ -81,7 +81,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				cl, err := flightclient.Open(ctx, cfg)
+				cl, err := client.Open(ctx, cfg)
 				if err != nil {
 					return flightExit(err)
 				}
@@ -103,13 +103,13 @@ Examples:
 				for rows.Next() {
 					rec := rows.RecordBatch()
 					for i := 0; i < int(rec.NumRows()); i++ {
-						fmt.Fprintln(w, flightclient.Text(rec.Column(0), i))
+						fmt.Fprintln(w, client.Text(rec.Column(0), i))
 					}
 				}
 				err = rows.Err()
 				rows.Close()
 				if err != nil {
-					return flightExit(flightclient.Explain(cfg, err))
+					return flightExit(client.Explain(cfg, err))
 				}
 				schema, err := currentSchema(ctx, cl, table)
 				if err != nil {
@@ -123,7 +123,7 @@ Examples:
 
 // currentSchema asks the server for the columns a query of table sees (at
 // the client's as-of, when set).
-func currentSchema(ctx context.Context, cl *flightclient.Client, table string) (*arrow.Schema, error) {
+func currentSchema(ctx context.Context, cl *client.Client, table string) (*arrow.Schema, error) {
 	rows, err := cl.Query(ctx, "SELECT * FROM lake."+table+" LIMIT 0")
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
-	"github.com/finlake/finlake/ingest/generator"
+	"github.com/finlake/finlake/generator"
 )
 
 const defaultGeneratorHTTP = "127.0.0.1:8091"

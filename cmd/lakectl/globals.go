@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/lakehouse"
-	"github.com/finlake/finlake/obs"
+	"github.com/finlake/finlake/internal/obs"
+	"github.com/finlake/finlake/lake"
 )
 
 func globalFlags() []cli.Flag {
@@ -38,8 +38,8 @@ func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error
 }
 
 // lakeConfig gives the catalog and warehouse locations the global flags name.
-func lakeConfig(cmd *cli.Command) lakehouse.Config {
-	return lakehouse.Config{
+func lakeConfig(cmd *cli.Command) lake.Config {
+	return lake.Config{
 		DataDir:    cmd.String("data"),
 		CatalogURI: cmd.String("catalog-uri"),
 		Warehouse:  cmd.String("warehouse"),

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/health"
+	"github.com/finlake/finlake/internal/health"
 )
 
 func init() {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finlake/finlake/health"
+	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/health"
 	"github.com/finlake/finlake/stack/kafkalocal"
-	"github.com/finlake/finlake/topics"
 )
 
 func freeAddr(t *testing.T) string {
@@ -127,15 +127,15 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		id := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i)
 		recs = append(recs,
-			&kgo.Record{Topic: topics.TransactionsProcessed, Key: []byte("AC1"), Timestamp: gen0, Value: []byte(fmt.Sprintf(
+			&kgo.Record{Topic: contract.TransactionsProcessed, Key: []byte("AC1"), Timestamp: gen0, Value: []byte(fmt.Sprintf(
 				`{"transaction_id":"%s","timestamp":"%s","account_id":"AC1","amount":12000.00,"currency":"USD","merchant_name":"M","merchant_category":"travel","transaction_type":"purchase","location_country":"US","status":"completed","amount_usd":12000.00,"processing_timestamp":"%s","partition_date":"%s","is_flagged":true}`,
 				id, gen0.Format(time.RFC3339Nano), gen0.Add(300*time.Millisecond).Format(time.RFC3339Nano), gen0.Format("2006-01-02")))},
-			&kgo.Record{Topic: topics.Alerts, Key: []byte(id), Timestamp: gen0, Value: []byte(fmt.Sprintf(
+			&kgo.Record{Topic: contract.Alerts, Key: []byte(id), Timestamp: gen0, Value: []byte(fmt.Sprintf(
 				`{"alert_id":"a%d","transaction_id":"%s","account_id":"AC1","rule_name":"high_value","rule_type":"threshold","rule_version":1,"severity":"high","alert_timestamp":"%s","description":"d","transaction":{}}`,
 				i, id, gen0.Add(300*time.Millisecond).Format(time.RFC3339Nano)))})
 	}
 	for i := 0; i < 3; i++ {
-		recs = append(recs, &kgo.Record{Topic: topics.DeadLetter, Key: []byte("k"), Timestamp: gen0, Value: []byte(
+		recs = append(recs, &kgo.Record{Topic: contract.DeadLetter, Key: []byte("k"), Timestamp: gen0, Value: []byte(
 			`{"errors":[{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"}],"raw":"{}","source":{"topic":"raw-transactions","partition":0,"offset":1,"timestamp":"x"},"dead_lettered_at":"x"}`)})
 	}
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -179,16 +179,16 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 	}
 	var raw health.TopicStat
 	for _, ts := range rep.Kafka.Topics {
-		if ts.Name == topics.RawTransactions {
+		if ts.Name == contract.RawTransactions {
 			raw = ts
 		}
 	}
 	if raw.Recent == 0 {
-		t.Errorf("no generator throughput on %s: %+v", topics.RawTransactions, raw)
+		t.Errorf("no generator throughput on %s: %+v", contract.RawTransactions, raw)
 	}
 	ingestLag := false
 	for _, l := range rep.Kafka.Lag {
-		ingestLag = ingestLag || (l.Group == "finlake-ingest" && l.Topic == topics.TransactionsProcessed)
+		ingestLag = ingestLag || (l.Group == "finlake-ingest" && l.Topic == contract.TransactionsProcessed)
 	}
 	if !ingestLag {
 		t.Errorf("no lag row for the ingest group: %+v", rep.Kafka.Lag)

@@ -5,10 +5,10 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/ingest/lakewriter"
+	"github.com/finlake/finlake/ingest"
 )
 
-func maintainFlags(d lakewriter.MaintainOptions) []cli.Flag {
+func maintainFlags(d ingest.MaintainOptions) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "target-file-size", Value: byteSize(d.TargetFileSize),
 			Usage: "compaction target per data file (e.g. 128MiB); files under 75% of it are merged per partition"},
@@ -21,8 +21,8 @@ func maintainFlags(d lakewriter.MaintainOptions) []cli.Flag {
 	}
 }
 
-func maintainOptions(cmd *cli.Command) (lakewriter.MaintainOptions, error) {
-	o := lakewriter.DefaultMaintainOptions()
+func maintainOptions(cmd *cli.Command) (ingest.MaintainOptions, error) {
+	o := ingest.DefaultMaintainOptions()
 	size, err := parseByteSize(cmd.String("target-file-size"))
 	if err != nil || size < 1<<20 {
 		return o, badInput("--target-file-size %q: want a size of at least 1MiB like 128MiB or 512MB", cmd.String("target-file-size"))
@@ -41,7 +41,7 @@ func maintainOptions(cmd *cli.Command) (lakewriter.MaintainOptions, error) {
 }
 
 func init() {
-	d := lakewriter.DefaultConfig()
+	d := ingest.DefaultConfig()
 	flags := []cli.Flag{
 		brokersFlag(),
 		&cli.StringFlag{Name: "transactions-topic", Value: d.TransactionsTopic,
@@ -87,7 +87,7 @@ Examples:
   curl -s 127.0.0.1:8092/status | jq .tables.transactions.partitions`,
 		Flags: flags,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			cfg := lakewriter.DefaultConfig()
+			cfg := ingest.DefaultConfig()
 			cfg.Lake = lakeConfig(cmd)
 			cfg.Brokers = brokerList(cmd)
 			if len(cfg.Brokers) == 0 {
@@ -119,7 +119,7 @@ Examples:
 			}
 			cfg.Maintain = m
 			cfg.Version = version
-			if err := lakewriter.Run(ctx, cfg); err != nil {
+			if err := ingest.Run(ctx, cfg); err != nil {
 				return cli.Exit("lakectl ingest: "+err.Error(), exitFailure)
 			}
 			return nil

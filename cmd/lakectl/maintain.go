@@ -9,12 +9,12 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/ingest/lakewriter"
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/ingest"
+	"github.com/finlake/finlake/lake"
 )
 
 func init() {
-	d := lakewriter.DefaultMaintainOptions()
+	d := ingest.DefaultMaintainOptions()
 	flags := append(maintainFlags(d),
 		&cli.StringSliceFlag{Name: "table", Usage: "table to maintain, repeatable (default: transactions, alerts, pipeline_runs)"},
 		&cli.BoolFlag{Name: "no-compact", Usage: "skip compaction"},
@@ -47,33 +47,33 @@ Examples:
 			opts.SkipCompact, opts.SkipExpire, opts.SkipOrphans = cmd.Bool("no-compact"), cmd.Bool("no-expire"), cmd.Bool("no-orphans")
 			tables := cmd.StringSlice("table")
 			if len(tables) == 0 {
-				for _, t := range lakehouse.Tables() {
+				for _, t := range lake.Tables() {
 					tables = append(tables, t.Name)
 				}
 			}
-			cat, closeCat, err := lakehouse.OpenCatalog(ctx, lakeConfig(cmd))
+			cat, closeCat, err := lake.OpenCatalog(ctx, lakeConfig(cmd))
 			if err != nil {
 				return cli.Exit("lakectl maintain: "+err.Error(), exitFailure)
 			}
 			defer closeCat()
-			var reps []lakewriter.MaintainReport
+			var reps []ingest.MaintainReport
 			for _, t := range tables {
-				t = strings.TrimPrefix(t, lakehouse.Namespace+".")
-				ok, err := cat.CheckTableExists(ctx, lakehouse.Ident(t))
+				t = strings.TrimPrefix(t, lake.Namespace+".")
+				ok, err := cat.CheckTableExists(ctx, lake.Ident(t))
 				if err != nil {
 					return cli.Exit("lakectl maintain: "+err.Error(), exitFailure)
 				}
 				if !ok {
-					return badInput("table %s.%s does not exist (run `lakectl ingest` once to create the tables)", lakehouse.Namespace, t)
+					return badInput("table %s.%s does not exist (run `lakectl ingest` once to create the tables)", lake.Namespace, t)
 				}
-				rep, err := lakewriter.Maintain(ctx, cat, t, opts)
+				rep, err := ingest.Maintain(ctx, cat, t, opts)
 				reps = append(reps, rep)
 				if err != nil {
-					return cli.Exit(fmt.Sprintf("lakectl maintain: %s.%s: %v", lakehouse.Namespace, t, err), exitFailure)
+					return cli.Exit(fmt.Sprintf("lakectl maintain: %s.%s: %v", lake.Namespace, t, err), exitFailure)
 				}
 				if !cmd.Bool("json") {
 					fmt.Fprintf(cmd.Root().Writer, "%s.%s: compacted %d files into %d (%s → %s) in %d partition groups; expired %d of %d snapshots (kept at least %d); removed %d orphan files (%s); %s\n",
-						lakehouse.Namespace, t, rep.FilesRewritten, rep.FilesAdded, byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
+						lake.Namespace, t, rep.FilesRewritten, rep.FilesAdded, byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
 						rep.CompactedGroups, rep.SnapshotsExpired, rep.SnapshotsBefore, rep.RetainedLast,
 						rep.OrphansRemoved, byteSize(rep.OrphanBytes), rep.Duration.Round(1e6))
 				}

@@ -12,13 +12,13 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
-	"github.com/finlake/finlake/analyses"
-	"github.com/finlake/finlake/flightclient"
+	"github.com/finlake/finlake/analytics"
+	"github.com/finlake/finlake/flight/client"
 )
 
 func flightFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "flight", Value: flightclient.DefaultURI, Sources: cli.EnvVars("FINLAKE_FLIGHT"),
+		&cli.StringFlag{Name: "flight", Value: client.DefaultURI, Sources: cli.EnvVars("FINLAKE_FLIGHT"),
 			Usage: "Flight SQL server (lakectl serve)"},
 		&cli.StringFlag{Name: "token", Sources: cli.EnvVars("FINLAKE_TOKEN"),
 			Usage: "bearer token when the server requires one (prefer the FINLAKE_TOKEN variable: flags show in ps)"},
@@ -40,8 +40,8 @@ func outputFlags() []cli.Flag {
 }
 
 // flightConfig builds the connection settings, resolving --as-of/--snapshot.
-func flightConfig(cmd *cli.Command) (flightclient.Config, error) {
-	cfg := flightclient.Config{URI: cmd.String("flight"), Token: cmd.String("token")}
+func flightConfig(cmd *cli.Command) (client.Config, error) {
+	cfg := client.Config{URI: cmd.String("flight"), Token: cmd.String("token")}
 	asOf, snap := cmd.String("as-of"), cmd.String("snapshot")
 	if asOf != "" && snap != "" {
 		return cfg, badInput("--as-of and --snapshot both pin the query; give one")
@@ -55,7 +55,7 @@ func flightConfig(cmd *cli.Command) (flightclient.Config, error) {
 		cfg.AsOf = snap
 	}
 	if asOf != "" {
-		v, err := flightclient.ResolveAsOf(asOf, time.Now())
+		v, err := client.ResolveAsOf(asOf, time.Now())
 		if err != nil {
 			return cfg, badInput("%v", err)
 		}
@@ -67,8 +67,8 @@ func flightConfig(cmd *cli.Command) (flightclient.Config, error) {
 // flightExit maps a Flight SQL failure to an exit: the server refusing the
 // SQL (syntax, unknown table, bad as-of) is bad input, the rest a failure.
 func flightExit(err error) error {
-	var fe *flightclient.Error
-	if errors.As(err, &fe) && fe.Kind == flightclient.KindInvalid {
+	var fe *client.Error
+	if errors.As(err, &fe) && fe.Kind == client.KindInvalid {
 		return cli.Exit("lakectl: "+err.Error(), exitBadInput)
 	}
 	return cli.Exit("lakectl: "+err.Error(), exitFailure)
@@ -76,12 +76,12 @@ func flightExit(err error) error {
 
 func checkFormat(cmd *cli.Command) error {
 	f := cmd.String("format")
-	for _, ok := range flightclient.Formats {
+	for _, ok := range client.Formats {
 		if f == ok {
 			return nil
 		}
 	}
-	return badInput("--format %q: want %s", f, strings.Join(flightclient.Formats, ", "))
+	return badInput("--format %q: want %s", f, strings.Join(client.Formats, ", "))
 }
 
 // runSQL sends sql and streams the result to the command's writer.
@@ -90,7 +90,7 @@ func runSQL(ctx context.Context, cmd *cli.Command, sql string) error {
 	if err != nil {
 		return err
 	}
-	cl, err := flightclient.Open(ctx, cfg)
+	cl, err := client.Open(ctx, cfg)
 	if err != nil {
 		return flightExit(err)
 	}
@@ -100,9 +100,9 @@ func runSQL(ctx context.Context, cmd *cli.Command, sql string) error {
 		return flightExit(err)
 	}
 	defer rows.Close()
-	if _, err := flightclient.Write(cmd.Root().Writer, rows, flightclient.WriteOptions{
+	if _, err := client.Write(cmd.Root().Writer, rows, client.WriteOptions{
 		Format: cmd.String("format"), MaxTableRows: int(cmd.Int("max-rows"))}); err != nil {
-		return flightExit(flightclient.Explain(cfg, err))
+		return flightExit(client.Explain(cfg, err))
 	}
 	return nil
 }
@@ -138,17 +138,17 @@ Examples:
 			if err != nil {
 				return err
 			}
-			params, err := analyses.ParseParams(cmd.StringSlice("param"))
+			params, err := analytics.ParseParams(cmd.StringSlice("param"))
 			if err != nil {
 				return badInput("%v", err)
 			}
 			lits := map[string]string{}
 			for k, v := range params {
-				if lits[k], err = analyses.Literal(analyses.InferType(v), v, time.Now()); err != nil {
+				if lits[k], err = analytics.Literal(analytics.InferType(v), v, time.Now()); err != nil {
 					return badInput("--param %s: %v", k, err)
 				}
 			}
-			if sql, err = analyses.Substitute(sql, lits); err != nil {
+			if sql, err = analytics.Substitute(sql, lits); err != nil {
 				return badInput("%v", err)
 			}
 			return runSQL(ctx, cmd, sql)

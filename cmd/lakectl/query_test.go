@@ -18,7 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/finlake/finlake/lakehouse"
+	"github.com/finlake/finlake/lake"
 )
 
 const (
@@ -39,7 +39,7 @@ func appendJSON(t *testing.T, cat interface {
 }, name string, props map[string]string, rows ...map[string]any) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	tbl, err := cat.LoadTable(ctx, lakehouse.Ident(name))
+	tbl, err := cat.LoadTable(ctx, lake.Ident(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +87,13 @@ func serveLake(t *testing.T, dataDir, httpAddr string, args ...string) string {
 func startTestServer(t *testing.T) testServer {
 	t.Helper()
 	ctx := context.Background()
-	cfg := lakehouse.Config{DataDir: t.TempDir()}
-	cat, closeCat, err := lakehouse.OpenCatalog(ctx, cfg)
+	cfg := lake.Config{DataDir: t.TempDir()}
+	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeCat()
-	if err := lakehouse.EnsureTables(ctx, cat); err != nil {
+	if err := lake.EnsureTables(ctx, cat); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -108,14 +108,14 @@ func startTestServer(t *testing.T) testServer {
 			"is_flagged": flagged, "kafka_partition": 0, "kafka_offset": n - 1, "kafka_timestamp": ts(gen)}
 	}
 	// Snapshot 1: T1 and T3 pending, T2 completed at once.
-	tbl := appendJSON(t, cat, lakehouse.TableTransactions, map[string]string{lakehouse.OffsetsProperty("transactions-processed"): `{"0":3}`},
+	tbl := appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty("transactions-processed"): `{"0":3}`},
 		tx("T1", "AC1", "100.00", "EUR", "108.00", "dining", "purchase", "FR", "pending", -3*time.Hour, -3*time.Hour, false),
 		tx("T2", "AC2", "12000.00", "USD", "12000.00", "travel", "purchase", "US", "completed", -3*time.Hour, -3*time.Hour, true),
 		tx("T3", "AC1", "50.00", "GBP", "63.50", "retail", "purchase", "GB", "pending", -3*time.Hour, -3*time.Hour, true))
 	s := testServer{snap1: tbl.CurrentSnapshot().SnapshotID, snap1Millis: tbl.CurrentSnapshot().TimestampMs}
 	time.Sleep(20 * time.Millisecond) // distinct commit instants for --as-of
 	// Snapshot 2: T1 completes after 30s, T3 fails after 60s, T4 arrives.
-	appendJSON(t, cat, lakehouse.TableTransactions, map[string]string{lakehouse.OffsetsProperty("transactions-processed"): `{"0":6}`},
+	appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty("transactions-processed"): `{"0":6}`},
 		tx("T1", "AC1", "100.00", "EUR", "108.00", "dining", "purchase", "FR", "completed", -3*time.Hour, -3*time.Hour+30*time.Second, false),
 		tx("T3", "AC1", "50.00", "GBP", "63.50", "retail", "purchase", "GB", "failed", -3*time.Hour, -3*time.Hour+60*time.Second, true),
 		tx("T4", "AC3", "5000", "JPY", "33.50", "online", "purchase", "JP", "pending", -time.Hour, -time.Hour, false))
@@ -125,11 +125,11 @@ func startTestServer(t *testing.T) testServer {
 			"transaction_timestamp": ts(-3 * time.Hour), "amount": amount, "currency": cur, "merchant_name": "M",
 			"location_country": country, "kafka_partition": 0, "kafka_offset": 0, "kafka_timestamp": ts(-3 * time.Hour)}
 	}
-	appendJSON(t, cat, lakehouse.TableAlerts, nil,
+	appendJSON(t, cat, lake.TableAlerts, nil,
 		alert("A1", "T2", "AC2", "high_value", "threshold", "high", "12000.00", "USD", "US"),
 		alert("A2", "T3", "AC1", "unusual_location", "new_country", "medium", "50.00", "GBP", "GB"),
 		alert("A3", "T2", "AC2", "quiet_hours", "time_of_day", "low", "12000.00", "USD", "US"))
-	appendJSON(t, cat, lakehouse.TablePipelineRuns, nil, map[string]any{"session_id": "S1", "session_start": ts(-4 * time.Hour),
+	appendJSON(t, cat, lake.TablePipelineRuns, nil, map[string]any{"session_id": "S1", "session_start": ts(-4 * time.Hour),
 		"window_start": ts(-2 * time.Hour), "window_end": ts(-2*time.Hour + time.Minute), "transactions_written": 6, "alerts_written": 3,
 		"rows_per_second": 0.15, "storage_latency_p50_ms": 800.0, "storage_latency_p95_ms": 1500.0, "storage_latency_p99_ms": 2100.0,
 		"storage_latency_max_ms": 2500.0, "commits": 2, "commit_retries": 0})

@@ -14,8 +14,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/rules"
-	"github.com/finlake/finlake/termout"
 )
 
 // Exit codes shared by the client commands: 1 a runtime failure (a service

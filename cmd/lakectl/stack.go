@@ -20,8 +20,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/stack"
-	"github.com/finlake/finlake/termout"
 )
 
 // stackChildEnv marks the supervisor process that `stack up --detach` forks.

@@ -10,13 +10,13 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/flightclient"
-	"github.com/finlake/finlake/lakehouse"
-	"github.com/finlake/finlake/termout"
+	"github.com/finlake/finlake/flight/client"
+	"github.com/finlake/finlake/internal/termout"
+	"github.com/finlake/finlake/lake"
 )
 
 // queryRows runs sql and gives every row as text (for small metadata results).
-func queryRows(ctx context.Context, cl *flightclient.Client, sql string) ([]string, [][]string, error) {
+func queryRows(ctx context.Context, cl *client.Client, sql string) ([]string, [][]string, error) {
 	rows, err := cl.Query(ctx, sql)
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +32,7 @@ func queryRows(ctx context.Context, cl *flightclient.Client, sql string) ([]stri
 		for i := 0; i < int(rec.NumRows()); i++ {
 			r := make([]string, rec.NumCols())
 			for c := range r {
-				r[c] = flightclient.Text(rec.Column(c), i)
+				r[c] = client.Text(rec.Column(c), i)
 			}
 			out = append(out, r)
 		}
@@ -40,12 +40,12 @@ func queryRows(ctx context.Context, cl *flightclient.Client, sql string) ([]stri
 	return cols, out, rows.Err()
 }
 
-func openFlight(ctx context.Context, cmd *cli.Command) (*flightclient.Client, error) {
+func openFlight(ctx context.Context, cmd *cli.Command) (*client.Client, error) {
 	cfg, err := flightConfig(cmd)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := flightclient.Open(ctx, cfg)
+	cl, err := client.Open(ctx, cfg)
 	if err != nil {
 		return nil, flightExit(err)
 	}
@@ -153,7 +153,7 @@ Examples:
 				sort.Strings(ks)
 				part = strings.Join(ks, ", ") + fmt.Sprintf(" (%d partitions)", len(partitions))
 			} else if len(files) == 0 {
-				for _, d := range lakehouse.Tables() {
+				for _, d := range lake.Tables() {
 					if d.Name == table && d.DayOf != "" {
 						part = fmt.Sprintf("%s_day = day(%s) (no data files yet)", d.DayOf, d.DayOf)
 					}
@@ -233,7 +233,7 @@ FROM %s ORDER BY committed_at DESC, snapshot_id DESC`, metaTable(table, "snapsho
 				_ = json.Unmarshal([]byte(r[4]), &s.Summary)
 				s.AddedRows, s.AddedFiles, s.TotalRows = s.Summary["added-records"], s.Summary["added-data-files"], s.Summary["total-records"]
 				for k, v := range s.Summary {
-					if topic, ok := strings.CutPrefix(k, lakehouse.OffsetsPropertyPrefix); ok {
+					if topic, ok := strings.CutPrefix(k, lake.OffsetsPropertyPrefix); ok {
 						if s.Offsets == nil {
 							s.Offsets = map[string]string{}
 						}

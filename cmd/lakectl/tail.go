@@ -9,8 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/internal/tail"
 	"github.com/finlake/finlake/rules"
-	"github.com/finlake/finlake/tail"
 )
 
 func tailFlags(topic string) []cli.Flag {

@@ -11,14 +11,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v3"
 
-	"github.com/finlake/finlake/topics"
+	"github.com/finlake/finlake/contract"
 )
 
 func init() {
 	register(&cli.Command{
 		Name:  "topics",
 		Usage: "create and list the Kafka topics of the finlake contract",
-		Description: `The contract's topics: ` + strings.Join(topics.Names(), ", ") + `.
+		Description: `The contract's topics: ` + strings.Join(contract.Names(), ", ") + `.
 Data topics get 3 partitions; alert-rules 1 partition with cleanup.policy=compact.
 
 Examples:
@@ -34,13 +34,13 @@ Fails (exit 1) if an existing topic breaks the contract, e.g. a non-compacted al
 Example:
   lakectl topics create --brokers 127.0.0.1:9092 --partitions 6`,
 				Flags: []cli.Flag{topicsBrokersFlag(),
-					&cli.IntFlag{Name: "partitions", Value: topics.DefaultDataPartitions,
+					&cli.IntFlag{Name: "partitions", Value: contract.DefaultDataPartitions,
 						Usage: "partitions of newly created data topics (alert-rules always has 1)"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					w := cmd.Root().Writer
-					err := topics.Ensure(ctx, topicsBrokerList(cmd),
-						topics.WithDataPartitions(int32(cmd.Int("partitions"))),
-						topics.WithReport(func(s topics.Status) {
+					err := contract.Ensure(ctx, topicsBrokerList(cmd),
+						contract.WithDataPartitions(int32(cmd.Int("partitions"))),
+						contract.WithReport(func(s contract.Status) {
 							what := "found"
 							if s.Created {
 								what = "created"

@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/kafkalocal"
-	"github.com/finlake/finlake/topics"
 )
 
 func TestMain(m *testing.M) {
@@ -129,7 +129,7 @@ func TestKillThenRestartKeepsAcknowledgedRecords(t *testing.T) {
 	b := kafkalocal.StartT(t)
 	t.Logf("broker with topics up in %s", time.Since(t0).Round(time.Millisecond))
 	const n = 200
-	p, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()), kgo.DefaultProduceTopic(topics.RawTransactions))
+	p, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()), kgo.DefaultProduceTopic(contract.RawTransactions))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestKillThenRestartKeepsAcknowledgedRecords(t *testing.T) {
 			oldPid, b.Pid(), cluster, b.ClusterID(), addr, b.Bootstrap())
 	}
 	seen := map[string]bool{}
-	consumeUntil(t, b.Bootstrap(), topics.RawTransactions, kgo.ReadUncommitted(), func(r *kgo.Record) bool {
+	consumeUntil(t, b.Bootstrap(), contract.RawTransactions, kgo.ReadUncommitted(), func(r *kgo.Record) bool {
 		seen[string(r.Value)] = true
 		return len(seen) == n
 	})

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/finlake/finlake/topics"
+	"github.com/finlake/finlake/contract"
 )
 
 // StartT starts a broker of its own for one test, on t.TempDir() and free
@@ -29,7 +29,7 @@ func StartT(t testing.TB) *Broker {
 			t.Errorf("stop kafka broker: %v", err)
 		}
 	})
-	if err := topics.Ensure(ctx, []string{b.Bootstrap()}); err != nil {
+	if err := contract.Ensure(ctx, []string{b.Bootstrap()}); err != nil {
 		t.Fatalf("create contract topics: %v\n%s", err, b.LogTail(4000))
 	}
 	return b
@@ -63,7 +63,7 @@ func SharedT(t testing.TB) *Broker {
 			return
 		}
 		b.tempDir = true // StopShared removes the dir
-		if err := topics.Ensure(ctx, []string{b.Bootstrap()}); err != nil {
+		if err := contract.Ensure(ctx, []string{b.Bootstrap()}); err != nil {
 			_ = b.Stop()
 			shared.err = err
 			return

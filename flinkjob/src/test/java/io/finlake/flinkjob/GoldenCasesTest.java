@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * testdata/rules/&lt;case&gt;/: input.jsonl replayed with the case's rules.yaml and fx_rates.yaml must raise
+ * flinkjob/src/test/resources/rules/&lt;case&gt;/: input.jsonl replayed with the case's rules.yaml and fx_rates.yaml must raise
  * exactly the alerts of expected_alerts.jsonl, compared on transaction_id + rule_name + rule_version.
  */
 class GoldenCasesTest {
@@ -30,7 +30,7 @@ class GoldenCasesTest {
 
     @TestFactory
     Stream<DynamicTest> everyGoldenCaseRaisesExactlyItsExpectedAlerts() throws IOException {
-        Path root = Fixtures.repoRoot().resolve("testdata/rules");
+        Path root = Fixtures.repoRoot().resolve("flinkjob/src/test/resources/rules");
         List<Path> cases;
         try (Stream<Path> s = Files.list(root)) {
             cases = s.filter(p -> Files.isRegularFile(p.resolve("input.jsonl"))).sorted().toList();

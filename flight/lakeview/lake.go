@@ -1,0 +1,214 @@
+// Package lakeview owns how finlake's Flight SQL server sees the Iceberg tables:
+// listing them, pinning each referenced table to one snapshot per query,
+// turning a pinned snapshot into a DuckDB table expression that reads its
+// Parquet files by Iceberg field id, the $snapshots/$history/$files metadata
+// tables, and schema evolution (ADD COLUMN) with retries on concurrent commits.
+package lakeview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/finlake/finlake/flight/sqlrewrite"
+)
+
+// Errors callers map to protocol status codes.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrUnsupported = errors.New("unsupported")
+	ErrConflict    = errors.New("concurrent commit")
+)
+
+// Lake is the catalog seen through one namespace.
+type Lake struct {
+	cat       catalog.Catalog
+	namespace string
+	catName   string
+	warehouse string // absolute, with trailing slash
+
+	mu     sync.Mutex
+	tables map[string]bool // name cache for the rewriter, refreshed per query
+	files  map[string][]FileInfo
+	fileQ  []string // insertion order of files, for a bounded cache
+}
+
+// New wraps cat; warehouse is the directory every data file must live in.
+func New(cat catalog.Catalog, catalogName, namespace, warehouse string) *Lake {
+	wh, _ := filepath.Abs(warehouse)
+	if !strings.HasSuffix(wh, "/") {
+		wh += "/"
+	}
+	return &Lake{cat: cat, namespace: namespace, catName: catalogName, warehouse: wh, files: map[string][]FileInfo{}}
+}
+
+// Namespace is the lake's namespace ("lake").
+func (l *Lake) Namespace() string { return l.namespace }
+
+// CatalogName is the Iceberg catalog's name ("finlake").
+func (l *Lake) CatalogName() string { return l.catName }
+
+// ListTables returns the table names of the namespace, sorted.
+func (l *Lake) ListTables(ctx context.Context) ([]string, error) {
+	var names []string
+	for id, err := range l.cat.ListTables(ctx, catalog.ToIdentifier(l.namespace)) {
+		if err != nil {
+			if errors.Is(err, catalog.ErrNoSuchNamespace) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("list tables of %s: %w", l.namespace, err)
+		}
+		names = append(names, strings.ToLower(id[len(id)-1]))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Load loads the table's current metadata.
+func (l *Lake) Load(ctx context.Context, name string) (*table.Table, error) {
+	tbl, err := l.cat.LoadTable(ctx, catalog.ToIdentifier(l.namespace, name))
+	if err != nil {
+		if errors.Is(err, catalog.ErrNoSuchTable) {
+			return nil, fmt.Errorf("%w: table %s.%s does not exist", ErrNotFound, l.namespace, name)
+		}
+		return nil, fmt.Errorf("load %s.%s: %w", l.namespace, name, err)
+	}
+	return tbl, nil
+}
+
+// Pin is one table fixed at one snapshot (Snapshot nil: the table has none yet).
+type Pin struct {
+	Name     string
+	Table    *table.Table
+	Snapshot *table.Snapshot
+	Schema   *iceberg.Schema
+}
+
+// PinAt resolves a table at a point in time. A FOR TIMESTAMP AS OF picks the
+// snapshot that was current at that instant (the snapshot log), like Spark and
+// Trino; its schema is the one that snapshot was written with.
+func PinAt(tbl *table.Table, name string, at sqlrewrite.AsOf) (*Pin, error) {
+	p := &Pin{Name: name, Table: tbl}
+	meta := tbl.Metadata()
+	switch at.Kind {
+	case sqlrewrite.Current:
+		p.Snapshot = tbl.CurrentSnapshot()
+	case sqlrewrite.Version:
+		p.Snapshot = tbl.SnapshotByID(at.Version)
+		if p.Snapshot == nil {
+			return nil, fmt.Errorf("%w: %s has no snapshot %d (list them with SELECT snapshot_id, committed_at FROM \"%s$snapshots\")", ErrNotFound, name, at.Version, name)
+		}
+	case sqlrewrite.Timestamp:
+		p.Snapshot = tbl.SnapshotAsOf(at.Time.UnixMilli(), true)
+		if p.Snapshot == nil {
+			first := "it has no snapshots yet"
+			for e := range meta.SnapshotLogs() {
+				first = "its first snapshot is from " + time.UnixMilli(e.TimestampMs).UTC().Format(time.RFC3339Nano)
+				break
+			}
+			return nil, fmt.Errorf("%w: %s has no snapshot as of %s; %s", ErrNotFound, name, at.Time.UTC().Format(time.RFC3339Nano), first)
+		}
+	}
+	p.Schema = meta.CurrentSchema()
+	if p.Snapshot != nil && p.Snapshot.SchemaID != nil && at.Kind != sqlrewrite.Current {
+		for _, s := range meta.Schemas() {
+			if s.ID == *p.Snapshot.SchemaID {
+				p.Schema = s
+			}
+		}
+	}
+	return p, nil
+}
+
+// FileInfo is one data file of a snapshot.
+type FileInfo struct {
+	Path      string   // local path
+	URI       string   // the path as the manifests (and positional delete files) spell it
+	Deletes   []string // local paths of the positional delete files that apply to it
+	Records   int64
+	SizeBytes int64
+	Partition map[int]any
+	SpecID    int32
+	Format    string
+}
+
+// Files plans the snapshot's data files. The plan of a snapshot never
+// changes, so it is cached by table location and snapshot id.
+func (l *Lake) Files(ctx context.Context, p *Pin) ([]FileInfo, error) {
+	if p.Snapshot == nil {
+		return nil, nil
+	}
+	key := fmt.Sprintf("%s@%d", p.Table.Location(), p.Snapshot.SnapshotID)
+	l.mu.Lock()
+	if f, ok := l.files[key]; ok {
+		l.mu.Unlock()
+		return f, nil
+	}
+	l.mu.Unlock()
+	tasks, err := p.Table.Scan(table.WithSnapshotID(p.Snapshot.SnapshotID)).PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan files of %s at snapshot %d: %w", p.Name, p.Snapshot.SnapshotID, err)
+	}
+	files := make([]FileInfo, 0, len(tasks))
+	for _, t := range tasks {
+		if len(t.EqualityDeleteFiles)+len(t.DeletionVectorFiles) > 0 {
+			return nil, fmt.Errorf("%w: %s at snapshot %d has equality delete files or deletion vectors, which this server does not apply; compact the table (rewrite data files) and query again", ErrUnsupported, p.Name, p.Snapshot.SnapshotID)
+		}
+		var deletes []string
+		for _, d := range t.DeleteFiles {
+			if d.FileFormat() != iceberg.ParquetFile {
+				return nil, fmt.Errorf("%w: %s has a %s delete file; only Parquet is served", ErrUnsupported, p.Name, d.FileFormat())
+			}
+			dp, err := l.localPath(d.FilePath())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			deletes = append(deletes, dp)
+		}
+		if ff := t.File.FileFormat(); ff != iceberg.ParquetFile {
+			return nil, fmt.Errorf("%w: %s has a %s data file; only Parquet is served", ErrUnsupported, p.Name, ff)
+		}
+		path, err := l.localPath(t.File.FilePath())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		files = append(files, FileInfo{Path: path, URI: t.File.FilePath(), Deletes: deletes, Records: t.File.Count(), SizeBytes: t.File.FileSizeBytes(),
+			Partition: t.File.Partition(), SpecID: t.File.SpecID(), Format: string(t.File.FileFormat())})
+	}
+	l.mu.Lock()
+	if len(l.fileQ) >= 256 {
+		delete(l.files, l.fileQ[0])
+		l.fileQ = l.fileQ[1:]
+	}
+	l.files[key] = files
+	l.fileQ = append(l.fileQ, key)
+	l.mu.Unlock()
+	return files, nil
+}
+
+// localPath turns a data file URI into a path inside the warehouse.
+func (l *Lake) localPath(uri string) (string, error) {
+	p := uri
+	switch {
+	case strings.HasPrefix(p, "file://"):
+		p = strings.TrimPrefix(p, "file://")
+	case strings.HasPrefix(p, "file:"):
+		p = strings.TrimPrefix(p, "file:")
+	case strings.Contains(p, "://"):
+		return "", fmt.Errorf("%w: data file %s is not on the local file system", ErrUnsupported, uri)
+	}
+	p = filepath.Clean(p)
+	if !strings.HasPrefix(p, l.warehouse) {
+		return "", fmt.Errorf("%w: data file %s lies outside the warehouse %s", ErrUnsupported, p, l.warehouse)
+	}
+	return p, nil
+}
