@@ -1,4 +1,5 @@
 # finlake task runner. `just dev` runs the pipeline without Docker; `just test` runs every test.
+# On a fresh machine `./finlake dev` / `./finlake test` install what is missing first (just included).
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
@@ -24,7 +25,12 @@ test-go: build
 
 # Build the Flink job's shaded jar, flinkjob/target/finlake-flinkjob.jar.
 flink-jar:
-    mvn -q -f flinkjob/pom.xml -DskipTests package
+    mvn -q -B -f flinkjob/pom.xml -DskipTests package
+
+# The job's jar, rebuilt only when flinkjob/ changed since it was built.
+[private]
+jar:
+    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then just flink-jar; fi
 
 # Flink job tests (JUnit, MiniCluster, golden rule cases) and its Kafka integration test against a real broker.
 test-flink: build
@@ -36,9 +42,8 @@ lint:
     go vet -tags {{tags}} ./...
 
 # Build lakectl and the Flink jar, run the pipeline without Docker (Ctrl-C stops; `just dev --detach` backgrounds).
-dev *ARGS: build
+dev *ARGS: build jar
     {{bin}} kafka fetch >/dev/null
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     {{bin}} stack up {{ARGS}}
 
 # Stop the pipeline that `just dev --detach` started; all state stays in ./data.
@@ -67,32 +72,26 @@ nuke:
     docker compose down --volumes --remove-orphans
 
 # Check docker-compose.yml without Docker (compose-go loader, the dev stack's flags, Flink's own memory calculator on the job jar).
-test-compose: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+test-compose: build jar
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -count=1 ./deploy/
 
 # Run the compose jobmanager/taskmanager as the flink image would, without Docker (application mode, real broker; ~3 min).
-# Not yet in `just test`: it needs the job's main to use StreamExecutionEnvironment.getExecutionEnvironment(conf).
-test-compose-flink: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+test-compose-flink: build jar
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
 
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
 # generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
-test-notebooks: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+test-notebooks: build jar
     .venv/bin/pip install -q --disable-pip-version-check -r e2e/notebooks/requirements.txt
     FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider e2e/notebooks
 
 # End-to-end tests of the whole stack with faults (about 10 minutes; needs java 17 and mvn).
-test-e2e: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+test-e2e: build jar
     FINLAKE_BIN={{bin}} go test -tags "{{tags}} e2e" -count=1 -timeout 25m -v ./e2e/
 
 # Benchmark the whole stack: bench/results/<date>.json and .md (about 10 minutes).
-bench: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+bench: build jar
     bench/run.sh
 
 # Flight SQL server benchmarks on 1M and 10M transaction rows (lakes kept in $TMPDIR/finlake-flightbench).
@@ -100,6 +99,5 @@ bench-flight:
     go run -tags {{tags}} ./cmd/flightbench -rows 1000000,10000000
 
 # One simulated day (864,000 transactions) through the whole stack at full speed: counts, lake size, files, RSS.
-soak: build
-    if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
+soak: build jar
     FINLAKE_BIN={{bin}} FINLAKE_SOAK_OUT={{justfile_directory()}}/bench/results go test -tags "{{tags}} e2e" -run '^TestSoak$' -count=1 -timeout 90m -v ./e2e/
