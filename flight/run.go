@@ -82,13 +82,14 @@ func (r *Running) Stop() {
 
 // handshakeOK answers the Flight handshake once the basic-auth middleware has
 // accepted the credentials and set the session token (the Flight SQL base
-// server would answer Unimplemented).
+// server would answer Unimplemented). It sends no message: the token travels
+// in the trailer, and arrow-go's client reads the trailer after its first
+// Recv; with a message that Recv returns before the trailer is there, and the
+// login fails now and then with "no authorization header on the response".
+// With none, the first Recv is io.EOF, after which the trailer is complete.
 type handshakeOK struct{ flight.FlightServer }
 
-func (handshakeOK) Handshake(stream flight.FlightService_HandshakeServer) error {
-	_ = stream.Send(&flight.HandshakeResponse{})
-	return nil
-}
+func (handshakeOK) Handshake(flight.FlightService_HandshakeServer) error { return nil }
 
 // Start opens the catalog and DuckDB, and serves Flight SQL (and the obs
 // endpoints) until Stop or ctx ends.
