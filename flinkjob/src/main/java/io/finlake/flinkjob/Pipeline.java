@@ -2,12 +2,12 @@ package io.finlake.flinkjob;
 
 import io.finlake.flinkjob.engine.Engine;
 import io.finlake.flinkjob.engine.Outputs;
-import io.finlake.flinkjob.engine.Route;
 import io.finlake.flinkjob.engine.RulesFirstOperator;
 import io.finlake.flinkjob.model.OutRecord;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.RuleUpdate;
 import io.finlake.flinkjob.model.Txn;
+import io.finlake.flinkjob.validate.Route;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;

@@ -31,16 +31,16 @@ class CheckpointDirTest {
         checkpoint(oldRun, 7, true, "2026-11-26T10:00:00Z");
         Path want = checkpoint(newRun, 3, true, "2026-11-26T11:00:00Z");
         checkpoint(newRun, 4, false, "2026-11-26T11:00:02Z"); // interrupted: no _metadata
-        assertThat(Main.latestCheckpoint(dir)).contains(want);
+        assertThat(Checkpoints.latest(dir)).contains(want);
 
-        Main.pruneOlderRuns(dir, want.getParent());
+        Checkpoints.pruneOlderRuns(dir, want.getParent());
         assertThat(dir.resolve(oldRun)).doesNotExist();
         assertThat(want.resolve("_metadata")).exists();
     }
 
     @Test
     void emptyDirectoryMeansAFreshStart() throws Exception {
-        assertThat(Main.latestCheckpoint(dir)).isEmpty();
-        assertThat(Main.latestCheckpoint(dir.resolve("missing"))).isEmpty();
+        assertThat(Checkpoints.latest(dir)).isEmpty();
+        assertThat(Checkpoints.latest(dir.resolve("missing"))).isEmpty();
     }
 }

@@ -30,7 +30,7 @@ public final class ReplayHarness {
     }
 
     public record Output(List<JsonNode> processed, List<JsonNode> alerts, List<JsonNode> deadLetters,
-            Main.ReplaySummary summary) {
+            ReplayJob.Summary summary) {
         /** Alerts as "transaction_id rule_name v<rule_version>", the identity a replay must reproduce. */
         public Set<String> alertKeys() {
             Set<String> s = new TreeSet<>();
@@ -48,7 +48,7 @@ public final class ReplayHarness {
 
     public static Output replay(Path input, Path rules, Path fx, Path outDir, int engineParallelism)
             throws Exception {
-        Main.ReplaySummary s = Main.replay(StreamExecutionEnvironment.getExecutionEnvironment(), input, rules, fx,
+        ReplayJob.Summary s = ReplayJob.run(StreamExecutionEnvironment.getExecutionEnvironment(), input, rules, fx,
                 outDir, Duration.ofSeconds(2), Duration.ofHours(48), engineParallelism);
         return new Output(Fixtures.readJsonl(outDir.resolve("transactions-processed.jsonl")),
                 Fixtures.readJsonl(outDir.resolve("alerts.jsonl")),

@@ -1,11 +1,11 @@
-package io.finlake.flinkjob.engine;
+package io.finlake.flinkjob.validate;
 
+import io.finlake.flinkjob.engine.Engine;
+import io.finlake.flinkjob.engine.Outputs;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.OutRecord;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.Txn;
-import io.finlake.flinkjob.validate.DeadLetters;
-import io.finlake.flinkjob.validate.Json;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;

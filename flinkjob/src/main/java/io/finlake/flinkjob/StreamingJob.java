@@ -1,0 +1,60 @@
+package io.finlake.flinkjob;
+
+import io.finlake.flinkjob.engine.Engine;
+import io.finlake.flinkjob.io.KafkaIO;
+import io.finlake.flinkjob.io.Watermarks;
+import io.finlake.flinkjob.model.RuleUpdate;
+import io.finlake.flinkjob.validate.Route;
+import java.time.Duration;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streaming job: raw-transactions and alert-rules from Kafka through the shared operators to the three
+ * exactly-once Kafka sinks, resuming from its newest checkpoint. Runs until the JVM is stopped.
+ */
+final class StreamingJob {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamingJob.class);
+
+    private StreamingJob() {}
+
+    static void run(Options o) throws Exception {
+        Configuration conf = LocalCluster.config("finlake-flinkjob", o.parallelism);
+        conf.set(RestOptions.ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.PORT, o.restPort);
+        conf.set(RestOptions.BIND_PORT, Integer.toString(o.restPort));
+        // Records reach the sinks sooner; they become visible at the next checkpoint anyway.
+        conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(20));
+        Checkpoints.configure(conf, o.checkpointDir, o.checkpointInterval);
+
+        KafkaIO.Snapshot rules = KafkaIO.readRules(o.bootstrap, Duration.ofSeconds(60));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(o.parallelism);
+        env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
+
+        Engine.LongSupplierSerializable clock = System::currentTimeMillis;
+        var raw = env.fromSource(KafkaIO.rawSource(o.bootstrap),
+                        Watermarks.transactions(o.outOfOrderness, o.idleness, false), "raw-transactions")
+                .uid("source-raw-transactions");
+        var ruleStream = env.fromSource(KafkaIO.rulesSource(o.bootstrap), Watermarks.<RuleUpdate>neverHoldBack(),
+                        "alert-rules")
+                .uid("source-alert-rules")
+                .setParallelism(1);
+        Pipeline.Result r = Pipeline.build(raw, ruleStream,
+                new Engine(rules.updates(), rules.end(), o.stateTtl, clock), new Route(clock), false, o.parallelism);
+        r.processed().sinkTo(KafkaIO.sink(o.bootstrap, KafkaIO.PROCESSED, o.transactionTimeout))
+                .uid("sink-transactions-processed").name("transactions-processed");
+        r.alerts().sinkTo(KafkaIO.sink(o.bootstrap, KafkaIO.ALERTS, o.transactionTimeout))
+                .uid("sink-alerts").name("alerts");
+        r.deadLetters().sinkTo(KafkaIO.sink(o.bootstrap, KafkaIO.DEAD_LETTER, o.transactionTimeout))
+                .uid("sink-dead-letter").name("dead-letter");
+        LOG.info("starting: bootstrap {}, checkpoints every {} in {}, REST/web UI on 127.0.0.1:{}, parallelism {}",
+                o.bootstrap, o.checkpointInterval, o.checkpointDir, o.restPort, o.parallelism);
+        env.execute("finlake-flinkjob");
+    }
+}
