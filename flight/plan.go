@@ -121,20 +121,24 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		if err != nil {
 			return "", err
 		}
-		at, lenient := r.AsOf, false
+		at, derived := r.AsOf, false
 		if at.Kind == sqlrewrite.Current {
-			at, lenient = asOf, asOf.Kind != sqlrewrite.Current
+			at = asOf
 			if at.Kind == sqlrewrite.Version && base.Table.SnapshotByID(at.Version) == nil {
-				at = *headerInstant
+				at, derived = *headerInstant, true
 			}
 		}
 		key := r.Table + "|" + at.String()
 		pin, ok := pinned[key]
 		if !ok {
 			if pin, err = lakeview.PinAt(base.Table, r.Table, at); err != nil {
-				// A table that had no snapshot yet at the query's instant was
-				// empty then: with a whole-query pin that is an answer, not an error.
-				if !lenient || at.Kind != sqlrewrite.Timestamp || !errors.Is(err, lakeview.ErrNotFound) {
+				// An instant the user chose (--as-of or FOR TIMESTAMP AS OF)
+				// before a table's first snapshot is an error either way: the
+				// table did not exist then, or its history was expired. Only the
+				// instant derived from another table's snapshot id reads a table
+				// that had no snapshot yet as empty: the user pinned that other
+				// table, not this one.
+				if !derived || !errors.Is(err, lakeview.ErrNotFound) {
 					return "", err
 				}
 				pin = &lakeview.Pin{Name: r.Table, Table: base.Table, Schema: firstSchema(base.Table)}
