@@ -27,6 +27,24 @@ var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true,
 type planned struct {
 	sql   string
 	admin *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
+	query string                // what the user wrote
+	back  sqlrewrite.Rendered   // from sql's offsets to query's
+}
+
+// userError makes a DuckDB error about the rewritten SQL speak of the user's
+// text: its position re-pointed there, and no excerpt of the rewritten text
+// (the warehouse's file paths) anywhere.
+func (p *planned) userError(err error) error {
+	var e *engine.Error
+	if p == nil || !errors.As(err, &e) || e.Query != "" {
+		return err
+	}
+	u := *e
+	u.Query = p.query
+	if u.Position >= 0 {
+		u.Position = p.back.Original(u.Position)
+	}
+	return &u
 }
 
 // tableNames adapts the lake's table list to the rewriter.
@@ -116,7 +134,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lakeview.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
 		}
 	}
-	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
+	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
 		base, err := load(r.Table)
 		if err != nil {
 			return "", err
@@ -164,7 +182,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	return &planned{sql: sql}, nil
+	return &planned{sql: back.SQL, query: query, back: back}, nil
 }
 
 // prepare plans and prepares a read query on a fresh connection; the caller
@@ -177,7 +195,8 @@ func (s *Server) prepare(ctx context.Context, query string, asOf sqlrewrite.AsOf
 	if p.admin != nil {
 		return nil, nil, fmt.Errorf("%w: internal: admin statement on the query path", errInvalid)
 	}
-	return s.prepareSQL(ctx, p.sql)
+	conn, st, err := s.prepareSQL(ctx, p.sql)
+	return conn, st, p.userError(err)
 }
 
 func (s *Server) prepareSQL(ctx context.Context, sql string) (*engine.Conn, *engine.Stmt, error) {

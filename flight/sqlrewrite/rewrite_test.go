@@ -166,3 +166,25 @@ func TestParseAddColumn(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderedOffsetsMapBackToTheOriginalText(t *testing.T) {
+	sql := "SELECT nosuch\nFROM lake.transactions t WHERE x = 1"
+	q, err := Parse(sql, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := q.RenderMapped(func(int, Ref) (string, error) { return "read_parquet(['/wh/a.parquet'])", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ rewritten, original string }{
+		{"nosuch", "nosuch"}, {"read_parquet", "lake.transactions"}, {"/wh/a", "lake.transactions"}, {"x = 1", "x = 1"},
+	} {
+		if got := r.Original(strings.Index(r.SQL, c.rewritten)); got != strings.Index(sql, c.original) {
+			t.Errorf("%q at %d in the rewritten text maps to %d, want %d (%q)", c.rewritten, strings.Index(r.SQL, c.rewritten), got, strings.Index(sql, c.original), c.original)
+		}
+	}
+	if got := r.Original(len(r.SQL)); got != len(sql) {
+		t.Errorf("the end maps to %d, want %d", got, len(sql))
+	}
+}
