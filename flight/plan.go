@@ -27,8 +27,9 @@ var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true,
 type planned struct {
 	sql   string
 	admin *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
-	query string                // what the user wrote
-	back  sqlrewrite.Rendered   // from sql's offsets to query's
+	query   string              // what the user wrote
+	back    sqlrewrite.Rendered // from sql's offsets to query's
+	notNull []bool              // per result column, when the query only projects one table: the table's NOT NULL
 }
 
 // userError makes a DuckDB error about the rewritten SQL speak of the user's
@@ -134,6 +135,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lakeview.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
 		}
 	}
+	var lastPin *lakeview.Pin
 	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
 		base, err := load(r.Table)
 		if err != nil {
@@ -163,6 +165,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			}
 			pinned[key] = pin
 		}
+		lastPin = pin
 		ekey := key + "|" + r.Meta
 		if e, ok := exprs[ekey]; ok {
 			return e, nil
@@ -182,7 +185,39 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	return &planned{sql: back.SQL, query: query, back: back}, nil
+	p := &planned{sql: back.SQL, query: query, back: back}
+	if cols, ok := q.Projection(); ok {
+		p.notNull = notNullColumns(cols, lastPin.Schema)
+	}
+	return p, nil
+}
+
+// notNullColumns says, per result column of a plain projection, whether the
+// table's schema declares it required. A required column with an initial
+// default is not: files written before it existed read NULL (lakeview does
+// not apply defaults).
+func notNullColumns(cols []sqlrewrite.Column, sc *iceberg.Schema) []bool {
+	notNull := func(f iceberg.NestedField) bool { return f.Required && f.InitialDefault == nil }
+	var out []bool
+	for _, c := range cols {
+		if c.Star {
+			for _, f := range sc.Fields() {
+				out = append(out, notNull(f))
+			}
+			continue
+		}
+		found := false
+		for _, f := range sc.Fields() {
+			if strings.EqualFold(f.Name, c.Name) {
+				out, found = append(out, notNull(f)), true
+				break
+			}
+		}
+		if !found {
+			out = append(out, false)
+		}
+	}
+	return out
 }
 
 // prepare plans and prepares a read query on a fresh connection; the caller
@@ -195,20 +230,22 @@ func (s *Server) prepare(ctx context.Context, query string, asOf sqlrewrite.AsOf
 	if p.admin != nil {
 		return nil, nil, fmt.Errorf("%w: internal: admin statement on the query path", errInvalid)
 	}
-	conn, st, err := s.prepareSQL(ctx, p.sql)
-	return conn, st, p.userError(err)
+	return s.prepareSQL(ctx, p)
 }
 
-func (s *Server) prepareSQL(ctx context.Context, sql string) (*engine.Conn, *engine.Stmt, error) {
+// prepareSQL prepares a planned query on a fresh connection; its errors speak
+// of the user's text, and its schema keeps the table's NOT NULL columns.
+func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *engine.Stmt, error) {
 	conn, err := s.db.Connect()
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := conn.Prepare(ctx, sql)
+	st, err := conn.Prepare(ctx, p.sql)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, nil, p.userError(err)
 	}
+	st.MarkNotNull(p.notNull)
 	return conn, st, nil
 }
 

@@ -330,9 +330,9 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	}
 	// Prepared here for the schema every FlightInfo must carry (and to
 	// report bad SQL or parameters now rather than at DoGet).
-	conn, st, err := s.prepareSQL(ctx, p.sql)
+	conn, st, err := s.prepareSQL(ctx, p)
 	if err != nil {
-		return nil, p.userError(err)
+		return nil, err
 	}
 	schema := st.Schema()
 	if len(params) > 0 || st.NumParams() > 0 {
@@ -413,9 +413,9 @@ func (s *Server) describe(ctx context.Context, query string, asOf sqlrewrite.AsO
 	if p.admin != nil {
 		return adminSchema, arrow.NewSchema(nil, nil), p.admin, nil
 	}
-	conn, st, err := s.prepareSQL(ctx, p.sql)
+	conn, st, err := s.prepareSQL(ctx, p)
 	if err != nil {
-		return nil, nil, nil, p.userError(err)
+		return nil, nil, nil, err
 	}
 	defer conn.Close()
 	defer st.Close()
@@ -444,11 +444,11 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 		return adminSchema, ch, nil
 	}
 	qctx, cancel := s.withTimeout(ctx)
-	conn, st, err := s.prepareSQL(qctx, t.plan.sql)
+	conn, st, err := s.prepareSQL(qctx, t.plan)
 	if err != nil {
 		cancel()
 		s.countQuery(false)
-		return nil, nil, s.toStatus(qctx, t.plan.userError(err))
+		return nil, nil, s.toStatus(qctx, err)
 	}
 	if len(t.params) > 0 || st.NumParams() > 0 {
 		if err := st.Bind(t.params); err != nil {

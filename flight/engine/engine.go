@@ -374,6 +374,23 @@ func (s *Stmt) buildSchema() (*arrow.Schema, error) {
 // Schema is the Arrow schema of the statement's result.
 func (s *Stmt) Schema() *arrow.Schema { return s.schema }
 
+// MarkNotNull declares the result columns the caller knows hold no NULL
+// (DuckDB reports every column nullable); the schema and every batch carry
+// it. A notNull of another length than the result's columns is ignored.
+func (s *Stmt) MarkNotNull(notNull []bool) {
+	if len(notNull) != s.schema.NumFields() {
+		return
+	}
+	fields := s.schema.Fields()
+	for i := range fields {
+		if notNull[i] {
+			fields[i].Nullable = false
+		}
+	}
+	md := s.schema.Metadata()
+	s.schema = arrow.NewSchema(fields, &md)
+}
+
 // NumParams is the number of parameters ($1, ?) the statement takes.
 func (s *Stmt) NumParams() int { return int(ddb.NParams(s.stmt)) }
 
