@@ -230,9 +230,9 @@ func TestRequiredColumnsAreNotNullableWhereTheResultProjectsTheTable(t *testing.
 	for sql, want := range map[string]string{
 		"SELECT * FROM lake.transactions": "transaction_id:false timestamp:false account_id:false amount:false currency:true",
 		"SELECT DISTINCT currency, t.amount AS a, \"account_id\" FROM transactions t WHERE amount > 0 ORDER BY 1 LIMIT 2": "currency:true a:false account_id:false",
-		"SELECT amount + 1 AS amount FROM lake.transactions":                                                          "amount:true",
-		"SELECT b.amount FROM lake.transactions a LEFT JOIN lake.transactions b ON false":                             "amount:true",
-		"SELECT amount FROM lake.transactions UNION ALL SELECT NULL":                                                  "amount:true",
+		"SELECT amount + 1 AS amount FROM lake.transactions":                                                              "amount:true",
+		"SELECT b.amount FROM lake.transactions a LEFT JOIN lake.transactions b ON false":                                 "amount:true",
+		"SELECT amount FROM lake.transactions UNION ALL SELECT NULL":                                                      "amount:true",
 	} {
 		rows, sc, err := c.query(sql)
 		if err != nil || len(rows) == 0 {

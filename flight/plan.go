@@ -25,11 +25,11 @@ var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true,
 // planned is a query ready to run: its DuckDB text with every lake table
 // pinned, and its result schema.
 type planned struct {
-	sql   string
-	admin *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
-	query   string              // what the user wrote
-	back    sqlrewrite.Rendered // from sql's offsets to query's
-	notNull []bool              // per result column, when the query only projects one table: the table's NOT NULL
+	sql     string
+	admin   *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
+	query   string                // what the user wrote
+	back    sqlrewrite.Rendered   // from sql's offsets to query's
+	notNull []bool                // per result column, when the query only projects one table: the table's NOT NULL
 }
 
 // userError makes a DuckDB error about the rewritten SQL speak of the user's
