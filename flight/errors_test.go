@@ -28,6 +28,11 @@ func TestQueryErrorsPointIntoTheUsersSQLNotTheRewrittenOne(t *testing.T) {
 		// Bound when the query is planned.
 		{"SELECT nosuch_column FROM lake.transactions", "LINE 1: SELECT nosuch_column FROM lake.transactions\n               ^"},
 		{"SELECT amount\nFROM lake.transactions t\nWHERE t.nosuch_column = 1", "LINE 3: WHERE t.nosuch_column = 1\n              ^"},
+		// DuckDB's positions count bytes, the caret characters.
+		{"SELECT 'é' AS e, nosuch_column FROM lake.transactions", "LINE 1: SELECT 'é' AS e, nosuch_column FROM lake.transactions\n" + strings.Repeat(" ", 25) + "^"},
+		// A long line is cut around the position, as DuckDB cuts it.
+		{"SELECT transaction_id, account_id, amount, currency, timestamp, nosuch_column, transaction_id AS again FROM lake.transactions",
+			"LINE 1: ...unt_id, amount, currency, timestamp, nosuch_column, transaction_id AS agai...\n" + strings.Repeat(" ", 48) + "^"},
 		// Failing while the result streams.
 		{"SELECT amount + 'x' FROM lake.transactions", "LINE 1: SELECT amount + 'x' FROM lake.transactions\n                        ^"},
 	} {
