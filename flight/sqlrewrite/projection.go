@@ -92,11 +92,11 @@ func (q *Query) Projection() ([]Column, bool) {
 // tailKeywords may start what follows the table in a plain projection.
 var tailKeywords = toSet(`WHERE ORDER LIMIT OFFSET`)
 
-// tailAllowed refuses, outside parentheses, the words that would make the
-// tail more than a filter, an order or a limit.
-func tailAllowed(w string) bool {
-	return !toSet(`UNION INTERSECT EXCEPT GROUP HAVING WINDOW QUALIFY JOIN USING SAMPLE TABLESAMPLE PIVOT UNPIVOT`)[w]
-}
+// tailRefused are the words that, outside parentheses, would make the tail
+// more than a filter, an order or a limit.
+var tailRefused = toSet(`UNION INTERSECT EXCEPT GROUP HAVING WINDOW QUALIFY JOIN USING SAMPLE TABLESAMPLE PIVOT UNPIVOT`)
+
+func tailAllowed(w string) bool { return !tailRefused[w] }
 
 func projectionItem(toks []Token, qualifier string) (Column, bool) {
 	isName := func(t Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
