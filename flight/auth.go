@@ -7,7 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -141,7 +141,7 @@ func (s *Server) requireAdmin(ctx context.Context) error {
 		return nil
 	}
 	if s.auth.Enabled() {
-		return errors.Join(errRefused, errors.New("schema changes need the admin token"))
+		return fmt.Errorf("%w: schema changes (ALTER TABLE ... ADD COLUMN) need the admin token; this token may only read", errAdminOnly)
 	}
-	return errors.Join(errRefused, errors.New("schema changes are accepted only from loopback clients when authentication is off (start lakectl serve with --admin-token to allow remote admins)"))
+	return fmt.Errorf("%w: schema changes are accepted only from loopback clients when authentication is off (start lakectl serve with --admin-token to allow remote admins)", errAdminOnly)
 }

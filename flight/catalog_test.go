@@ -213,3 +213,42 @@ func TestTheRealLakeTablesAreServedWithTheirColumns(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredColumnsAreNotNullableWhereTheResultProjectsTheTable(t *testing.T) {
+	l := newTestLake(t) // txSchema: every column but currency is required
+	l.createTx(t, "transactions")
+	l.appendRows(t, "transactions", makeRows("a", 3, day1))
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+	nullable := func(sc *arrow.Schema) string {
+		var b strings.Builder
+		for _, f := range sc.Fields() {
+			fmt.Fprintf(&b, "%s:%v ", f.Name, f.Nullable)
+		}
+		return strings.TrimSpace(b.String())
+	}
+	for sql, want := range map[string]string{
+		"SELECT * FROM lake.transactions": "transaction_id:false timestamp:false account_id:false amount:false currency:true",
+		"SELECT DISTINCT currency, t.amount AS a, \"account_id\" FROM transactions t WHERE amount > 0 ORDER BY 1 LIMIT 2": "currency:true a:false account_id:false",
+		"SELECT amount + 1 AS amount FROM lake.transactions":                                                              "amount:true",
+		"SELECT b.amount FROM lake.transactions a LEFT JOIN lake.transactions b ON false":                                 "amount:true",
+		"SELECT amount FROM lake.transactions UNION ALL SELECT NULL":                                                      "amount:true",
+	} {
+		rows, sc, err := c.query(sql)
+		if err != nil || len(rows) == 0 {
+			t.Errorf("%s: %v (%d rows)", sql, err, len(rows))
+			continue
+		}
+		if got := nullable(sc); got != want {
+			t.Errorf("%s: nullability %s, want %s", sql, got, want)
+		}
+	}
+	ns := "lake"
+	sc, err := c.conn.GetTableSchema(context.Background(), nil, &ns, "transactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nullable(sc), "transaction_id:false timestamp:false account_id:false amount:false currency:true"; got != want {
+		t.Errorf("GetTableSchema nullability %s, want %s", got, want)
+	}
+}

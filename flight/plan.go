@@ -25,8 +25,27 @@ var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true,
 // planned is a query ready to run: its DuckDB text with every lake table
 // pinned, and its result schema.
 type planned struct {
-	sql   string
-	admin *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
+	sql     string
+	admin   *sqlrewrite.AddColumn // non-nil: the admin statement instead of a query
+	query   string                // what the user wrote
+	back    sqlrewrite.Rendered   // from sql's offsets to query's
+	notNull []bool                // per result column, when the query only projects one table: the table's NOT NULL
+}
+
+// userError makes a DuckDB error about the rewritten SQL speak of the user's
+// text: its position re-pointed there, and no excerpt of the rewritten text
+// (the warehouse's file paths) anywhere.
+func (p *planned) userError(err error) error {
+	var e *engine.Error
+	if p == nil || !errors.As(err, &e) || e.Query != "" {
+		return err
+	}
+	u := *e
+	u.Query = p.query
+	if u.Position >= 0 {
+		u.Position = p.back.Original(u.Position)
+	}
+	return &u
 }
 
 // tableNames adapts the lake's table list to the rewriter.
@@ -116,31 +135,37 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lakeview.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
 		}
 	}
-	sql, err := q.Render(func(_ int, r sqlrewrite.Ref) (string, error) {
+	var lastPin *lakeview.Pin
+	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
 		base, err := load(r.Table)
 		if err != nil {
 			return "", err
 		}
-		at, lenient := r.AsOf, false
+		at, derived := r.AsOf, false
 		if at.Kind == sqlrewrite.Current {
-			at, lenient = asOf, asOf.Kind != sqlrewrite.Current
+			at = asOf
 			if at.Kind == sqlrewrite.Version && base.Table.SnapshotByID(at.Version) == nil {
-				at = *headerInstant
+				at, derived = *headerInstant, true
 			}
 		}
 		key := r.Table + "|" + at.String()
 		pin, ok := pinned[key]
 		if !ok {
 			if pin, err = lakeview.PinAt(base.Table, r.Table, at); err != nil {
-				// A table that had no snapshot yet at the query's instant was
-				// empty then: with a whole-query pin that is an answer, not an error.
-				if !lenient || at.Kind != sqlrewrite.Timestamp || !errors.Is(err, lakeview.ErrNotFound) {
+				// An instant the user chose (--as-of or FOR TIMESTAMP AS OF)
+				// before a table's first snapshot is an error either way: the
+				// table did not exist then, or its history was expired. Only the
+				// instant derived from another table's snapshot id reads a table
+				// that had no snapshot yet as empty: the user pinned that other
+				// table, not this one.
+				if !derived || !errors.Is(err, lakeview.ErrNotFound) {
 					return "", err
 				}
 				pin = &lakeview.Pin{Name: r.Table, Table: base.Table, Schema: firstSchema(base.Table)}
 			}
 			pinned[key] = pin
 		}
+		lastPin = pin
 		ekey := key + "|" + r.Meta
 		if e, ok := exprs[ekey]; ok {
 			return e, nil
@@ -160,7 +185,39 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	return &planned{sql: sql}, nil
+	p := &planned{sql: back.SQL, query: query, back: back}
+	if cols, ok := q.Projection(); ok {
+		p.notNull = notNullColumns(cols, lastPin.Schema)
+	}
+	return p, nil
+}
+
+// notNullColumns says, per result column of a plain projection, whether the
+// table's schema declares it required. A required column with an initial
+// default is not: files written before it existed read NULL (lakeview does
+// not apply defaults).
+func notNullColumns(cols []sqlrewrite.Column, sc *iceberg.Schema) []bool {
+	notNull := func(f iceberg.NestedField) bool { return f.Required && f.InitialDefault == nil }
+	var out []bool
+	for _, c := range cols {
+		if c.Star {
+			for _, f := range sc.Fields() {
+				out = append(out, notNull(f))
+			}
+			continue
+		}
+		found := false
+		for _, f := range sc.Fields() {
+			if strings.EqualFold(f.Name, c.Name) {
+				out, found = append(out, notNull(f)), true
+				break
+			}
+		}
+		if !found {
+			out = append(out, false)
+		}
+	}
+	return out
 }
 
 // prepare plans and prepares a read query on a fresh connection; the caller
@@ -173,19 +230,22 @@ func (s *Server) prepare(ctx context.Context, query string, asOf sqlrewrite.AsOf
 	if p.admin != nil {
 		return nil, nil, fmt.Errorf("%w: internal: admin statement on the query path", errInvalid)
 	}
-	return s.prepareSQL(ctx, p.sql)
+	return s.prepareSQL(ctx, p)
 }
 
-func (s *Server) prepareSQL(ctx context.Context, sql string) (*engine.Conn, *engine.Stmt, error) {
+// prepareSQL prepares a planned query on a fresh connection; its errors speak
+// of the user's text, and its schema keeps the table's NOT NULL columns.
+func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *engine.Stmt, error) {
 	conn, err := s.db.Connect()
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := conn.Prepare(ctx, sql)
+	st, err := conn.Prepare(ctx, p.sql)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, nil, p.userError(err)
 	}
+	st.MarkNotNull(p.notNull)
 	return conn, st, nil
 }
 

@@ -96,10 +96,6 @@ func TestAsOfHeaderPinsTheWholeQuery(t *testing.T) {
 	if got := byID.one("SELECT (SELECT count(*) FROM transactions) * 100 + (SELECT count(*) FROM lake.alerts)"); got != "1000" {
 		t.Fatalf("as-of snapshot %d across tables: got %s, want 1000", s1.SnapshotID, got)
 	}
-	early := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "2001-01-01T00:00:00Z"})
-	if got := early.one("SELECT count(*) FROM transactions"); got != "0" {
-		t.Fatalf("as-of before the first snapshot: got %s, want 0 (the table was empty then)", got)
-	}
 	unknown := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "12345"})
 	if _, _, err := unknown.query("SELECT count(*) FROM transactions"); adbcStatus(err) != adbc.StatusNotFound {
 		t.Fatalf("unknown snapshot id in header: %v", err)
@@ -111,6 +107,21 @@ func TestAsOfHeaderPinsTheWholeQuery(t *testing.T) {
 	bad := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "yesterday-ish"})
 	if _, _, err := bad.query("SELECT 1"); adbcStatus(err) != adbc.StatusInvalidArgument {
 		t.Fatalf("bad header: %v", err)
+	}
+}
+
+func TestAsOfBeforeTheFirstSnapshotIsNotFoundInSQLAndInTheHeader(t *testing.T) {
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	l.appendRows(t, "transactions", makeRows("a", 3, day1))
+	r := startServer(t, l, nil)
+	_, _, inSQL := dial(t, r.Addr(), nil).query("SELECT count(*) FROM transactions FOR TIMESTAMP AS OF TIMESTAMP '2020-01-01 00:00:00+00'")
+	header := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "2020-01-01T00:00:00Z"})
+	_, _, inHeader := header.query("SELECT count(*) FROM transactions")
+	for name, err := range map[string]error{"FOR TIMESTAMP AS OF": inSQL, "x-finlake-as-of header": inHeader} {
+		if adbcStatus(err) != adbc.StatusNotFound || !strings.Contains(err.Error(), "transactions has no snapshot as of 2020-01-01T00:00:00Z; its first snapshot is from ") {
+			t.Errorf("%s before the first snapshot: want NotFound naming the first snapshot, got %v", name, err)
+		}
 	}
 }
 

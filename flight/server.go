@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/arrow/util"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -40,9 +42,26 @@ const AsOfHeader = "x-finlake-as-of"
 
 // Server-side error kinds (engine and lake have their own).
 var (
-	errInvalid  = errors.New("invalid request")
-	errRefused  = errors.New("refused")
-	errTooLarge = errors.New("result too large")
+	errInvalid   = errors.New("invalid request")
+	errRefused   = errors.New("refused")
+	errAdminOnly = fmt.Errorf("%w: admin only", errRefused)
+	errTooLarge  = errors.New("result too large")
+)
+
+// ErrorDomain and the Refusal reasons are the google.rpc.ErrorInfo detail a
+// PermissionDenied status carries, so a client can tell why without parsing
+// the message.
+const (
+	ErrorDomain = "finlake"
+	// RefusalAdminOnly: an admin statement (ALTER TABLE ... ADD COLUMN)
+	// from a caller without admin rights.
+	RefusalAdminOnly = "ADMIN_ONLY"
+	// RefusalFileAccess: the sandbox stopped a file read (a file the query
+	// names, or a data file that resolves outside the warehouse).
+	RefusalFileAccess = "FILE_ACCESS"
+	// RefusalStatement: a statement that is not a read query (writes, DDL,
+	// settings, several statements at once).
+	RefusalStatement = "STATEMENT"
 )
 
 // Options configure a Server.
@@ -79,7 +98,7 @@ type Server struct {
 
 // ticket is a planned query waiting for its DoGet.
 type ticket struct {
-	sql     string
+	plan    *planned
 	params  []any
 	adminOK *arrow.Schema // set for a completed admin statement: its result
 	message string
@@ -220,19 +239,19 @@ func (s *Server) withTimeout(ctx context.Context) (context.Context, context.Canc
 	return ctx, func() { unlink(); cancel() }
 }
 
-// toStatus maps an error onto a gRPC status with a message that says what to do.
+// toStatus maps an error onto a gRPC status with a message that says what to
+// do; no message names the warehouse's directory.
 func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok && !errors.Is(err, errRefused) {
-		if st := status.Convert(err); st.Code() != codes.Unknown {
-			s.m.errors.WithLabelValues(st.Code().String()).Inc()
-			return err
-		}
+	if st, ok := status.FromError(err); ok && !errors.Is(err, errRefused) && st.Code() != codes.Unknown {
+		s.m.errors.WithLabelValues(st.Code().String()).Inc()
+		return err
 	}
 	code := codes.Internal
 	msg := err.Error()
+	reason := ""
 	switch {
 	case errors.Is(err, engine.ErrInterrupted), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		code = codes.Canceled
@@ -245,8 +264,22 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		}
 	case errors.Is(err, errTooLarge):
 		code = codes.ResourceExhausted
+	case errors.Is(err, errAdminOnly):
+		code, reason = codes.PermissionDenied, RefusalAdminOnly
+	case errors.Is(err, engine.ErrFileAccess):
+		code, reason = codes.PermissionDenied, RefusalFileAccess
+		why := "file access refused: the server reads only the lake's tables (lake.<table> and its $snapshots, $history and $files), no other file"
+		if strings.Contains(msg, s.lake.Warehouse()) {
+			why = "file access refused: a data file of the lake resolves outside the warehouse (a symlink?) and the server reads no file outside it; ask the lake's operator"
+		}
+		var e *engine.Error
+		if errors.As(err, &e) {
+			c := *e
+			c.Kind = errors.New(why)
+			msg = c.Error()
+		}
 	case errors.Is(err, errRefused), errors.Is(err, engine.ErrRefused):
-		code = codes.PermissionDenied
+		code, reason = codes.PermissionDenied, RefusalStatement
 	case errors.Is(err, errInvalid), errors.Is(err, engine.ErrInvalid), errors.Is(err, sqlrewrite.ErrSyntax):
 		code = codes.InvalidArgument
 	case errors.Is(err, sqlrewrite.ErrUnknownTable), errors.Is(err, lakeview.ErrNotFound):
@@ -256,8 +289,15 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, lakeview.ErrConflict):
 		code = codes.AlreadyExists
 	}
+	msg = strings.ReplaceAll(msg, s.lake.Warehouse(), "<warehouse>/")
 	s.m.errors.WithLabelValues(code.String()).Inc()
-	return status.Error(code, msg)
+	st := status.New(code, msg)
+	if reason != "" {
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
+			st = d
+		}
+	}
+	return st.Err()
 }
 
 // --- statements -------------------------------------------------------------
@@ -290,7 +330,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	}
 	// Prepared here for the schema every FlightInfo must carry (and to
 	// report bad SQL or parameters now rather than at DoGet).
-	conn, st, err := s.prepareSQL(ctx, p.sql)
+	conn, st, err := s.prepareSQL(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -301,9 +341,9 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	st.Close()
 	conn.Close()
 	if err != nil {
-		return nil, err
+		return nil, p.userError(err)
 	}
-	return s.issue(&ticket{sql: p.sql, params: params, created: time.Now()}, schema, desc)
+	return s.issue(&ticket{plan: p, params: params, created: time.Now()}, schema, desc)
 }
 
 // maxOpenTickets bounds the memory clients can pin with FlightInfos they never fetch.
@@ -373,7 +413,7 @@ func (s *Server) describe(ctx context.Context, query string, asOf sqlrewrite.AsO
 	if p.admin != nil {
 		return adminSchema, arrow.NewSchema(nil, nil), p.admin, nil
 	}
-	conn, st, err := s.prepareSQL(ctx, p.sql)
+	conn, st, err := s.prepareSQL(ctx, p)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -404,7 +444,7 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 		return adminSchema, ch, nil
 	}
 	qctx, cancel := s.withTimeout(ctx)
-	conn, st, err := s.prepareSQL(qctx, t.sql)
+	conn, st, err := s.prepareSQL(qctx, t.plan)
 	if err != nil {
 		cancel()
 		s.countQuery(false)
@@ -416,16 +456,16 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 			conn.Close()
 			cancel()
 			s.countQuery(false)
-			return nil, nil, s.toStatus(qctx, err)
+			return nil, nil, s.toStatus(qctx, t.plan.userError(err))
 		}
 	}
 	schema := st.Schema()
 	ch := make(chan flight.StreamChunk, 2)
-	go s.stream(qctx, cancel, conn, st, ch)
+	go s.stream(qctx, cancel, t.plan, conn, st, ch)
 	return schema, ch, nil
 }
 
-func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *planned, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
 	start := time.Now()
 	s.m.active.Inc()
 	defer func() {
@@ -467,7 +507,7 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, conn *en
 	s.countQuery(err == nil)
 	s.log.Debug("query streamed", "rows", rows, "bytes", bytes, "seconds", time.Since(start).Seconds(), "err", err)
 	if err != nil {
-		serr := s.toStatus(ctx, err)
+		serr := s.toStatus(ctx, p.userError(err))
 		s.log.Info("query failed", "err", serr, "rows_sent", rows)
 		select {
 		case ch <- flight.StreamChunk{Err: serr}:

@@ -16,6 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/lake"
@@ -203,6 +205,41 @@ func TestQueryCommands(t *testing.T) {
 			t.Errorf("stopped server: exit %d, stderr %s", r.code, r.stderr)
 		}
 	})
+	t.Run("a query error quotes the user's SQL, not the rewritten one", func(t *testing.T) {
+		r := lakectl(t, env, "", "query", "SELECT nosuch_column FROM lake.transactions")
+		if r.code != 2 || !strings.Contains(r.stderr, "LINE 1: SELECT nosuch_column FROM lake.transactions") ||
+			strings.Contains(r.stderr, "read_parquet") || strings.Contains(r.stderr, "/warehouse/") {
+			t.Errorf("unknown column: exit %d, stderr %s", r.code, r.stderr)
+		}
+	})
+	t.Run("each refusal has its own advice", func(t *testing.T) {
+		advice := map[string]string{
+			"SELECT * FROM read_csv('/etc/passwd')":          "queries read the lake's tables only",
+			"COPY (SELECT 1) TO '/tmp/finlake-x.csv'":        "the server answers read queries (SELECT ...) only",
+			"ALTER TABLE lake.transactions ADD COLUMN x INT": "schema changes need the admin token",
+		}
+		for sql, want := range advice {
+			r := lakectl(t, env, "", "query", sql)
+			if r.code != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: want exit 1 and the advice %q, got exit %d, stderr %s", sql, want, r.code, r.stderr)
+			}
+			for _, other := range advice {
+				if other != want && strings.Contains(r.stderr, other) {
+					t.Errorf("%s: the advice %q belongs to another refusal: %s", sql, other, r.stderr)
+				}
+			}
+		}
+	})
+	t.Run("as-of before the first snapshot is the error FOR TIMESTAMP AS OF gives", func(t *testing.T) {
+		inSQL := lakectl(t, env, "", "query", "SELECT count(*) FROM transactions FOR TIMESTAMP AS OF TIMESTAMP '2020-01-01 00:00:00+00'")
+		header := lakectl(t, env, "", "query", "--as-of", "2020-01-01", "SELECT count(*) FROM transactions")
+		want := "transactions has no snapshot as of 2020-01-01T00:00:00Z; its first snapshot is from "
+		for name, r := range map[string]result{"FOR TIMESTAMP AS OF": inSQL, "--as-of": header} {
+			if r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: want exit 2 and %q, got exit %d, stdout %s, stderr %s", name, want, r.code, r.stdout, r.stderr)
+			}
+		}
+	})
 	t.Run("saved analyses", func(t *testing.T) {
 		funnel := lakectl(t, env, "", "run", "status_funnel", "--format", "jsonl").mustOK(t).stdout
 		got := map[string]string{}
@@ -306,4 +343,37 @@ func TestQueryCommands(t *testing.T) {
 			t.Errorf("old snapshot shows the new column: %s", out)
 		}
 	})
+}
+
+func TestDescribeShowsTheIcebergSchemasRequiredColumns(t *testing.T) {
+	ctx := context.Background()
+	cfg := lake.Config{DataDir: t.TempDir()}
+	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeCat()
+	if err := cat.CreateNamespace(ctx, catalog.ToIdentifier(lake.Namespace), nil); err != nil {
+		t.Fatal(err)
+	}
+	// As another writer (PyIceberg, Spark) may declare them: two required columns.
+	schema := iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "transaction_id", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: 2, Name: "amount", Type: iceberg.DecimalTypeOf(18, 2), Required: true},
+		iceberg.NestedField{ID: 3, Name: "note", Type: iceberg.PrimitiveTypes.String})
+	if _, err := cat.CreateTable(ctx, lake.Ident("transactions"), schema); err != nil {
+		t.Fatal(err)
+	}
+	appendJSON(t, cat, "transactions", nil, map[string]any{"transaction_id": "T1", "amount": "1.00"})
+	addr := serveLake(t, cfg.DataDir, "")
+	out := lakectl(t, []string{"FINLAKE_FLIGHT=grpc://" + addr}, "", "describe", "transactions").mustOK(t).stdout
+	var got []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(strings.ReplaceAll(line, "│", " ")); len(f) >= 3 && (f[2] == "true" || f[2] == "false") {
+			got = append(got, f[0]+":"+f[2])
+		}
+	}
+	if want := "transaction_id:false amount:false note:true"; strings.Join(got, " ") != want {
+		t.Errorf("describe nullability %v, want %s:\n%s", got, want, out)
+	}
 }

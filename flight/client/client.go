@@ -15,6 +15,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // DefaultURI is where `lakectl serve` listens by default.
@@ -235,9 +238,42 @@ func Explain(cfg Config, err error) error {
 		e.Advice = "the server wants a token: export FINLAKE_TOKEN=<token> (the one `lakectl serve` was started with)"
 	case code == adbc.StatusUnauthorized:
 		e.Kind = KindPermission
-		e.Advice = "this token may not do that: schema changes need the admin token (FINLAKE_TOKEN=<admin token>)"
+		e.Advice = refusalAdvice[refusal(ae)]
 	case code == adbc.StatusInvalidArgument || code == adbc.StatusNotFound || code == adbc.StatusAlreadyExists:
 		e.Kind = KindInvalid
 	}
 	return e
+}
+
+// The server's refusal reasons (flight.Refusal*), sent as a google.rpc.ErrorInfo
+// of domain "finlake" with PermissionDenied.
+const (
+	refusalAdminOnly  = "ADMIN_ONLY"
+	refusalFileAccess = "FILE_ACCESS"
+	refusalStatement  = "STATEMENT"
+)
+
+var refusalAdvice = map[string]string{
+	refusalAdminOnly:  "schema changes need the admin token: FINLAKE_TOKEN=<admin token> (or, with auth off, run lakectl on the server's machine)",
+	refusalFileAccess: "queries read the lake's tables only (lake.transactions, lake.alerts, lake.pipeline_runs, \"<table>$files\"...); files are not readable through the server",
+	refusalStatement:  "the server answers read queries (SELECT ...) only; the one change it accepts is lakectl evolve add-column (ALTER TABLE lake.<table> ADD COLUMN) with the admin token",
+}
+
+// refusal is the reason the server gave for a PermissionDenied ("" if none).
+func refusal(ae adbc.Error) string {
+	for _, d := range ae.Details {
+		if d.Key() != "grpc-status-details-bin" {
+			continue
+		}
+		b, err := d.Serialize()
+		if err != nil {
+			continue
+		}
+		var a anypb.Any
+		var info errdetails.ErrorInfo
+		if proto.Unmarshal(b, &a) == nil && a.UnmarshalTo(&info) == nil && info.Domain == "finlake" {
+			return info.Reason
+		}
+	}
+	return ""
 }

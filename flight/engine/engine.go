@@ -9,8 +9,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,6 +29,9 @@ var (
 	// settings, extensions, several statements at once, files outside the
 	// sandbox).
 	ErrRefused = errors.New("refused")
+	// ErrFileAccess is the ErrRefused of a read the sandbox stopped: a file
+	// outside the allowed directories, or any file a query names itself.
+	ErrFileAccess = fmt.Errorf("%w: file access", ErrRefused)
 	// ErrInvalid marks SQL that does not parse or bind.
 	ErrInvalid = errors.New("invalid query")
 	// ErrInterrupted marks a query stopped by its context (timeout or cancel).
@@ -107,6 +112,10 @@ func Open(opts Options) (*DB, error) {
 		// and buffers memory. ORDER BY is unaffected.
 		"SET preserve_insertion_order=false",
 		"SET enable_external_access=false",
+		// Errors as JSON carry the byte offset they point at, so a caller
+		// that rewrote the query can point into the text its user wrote
+		// (see Error) instead of DuckDB's excerpt of the rewritten one.
+		"SET GLOBAL errors_as_json=true",
 		"SET autoinstall_known_extensions=false",
 		"SET autoload_known_extensions=false",
 		"SET allow_community_extensions=false",
@@ -213,7 +222,7 @@ func (c *Conn) Prepare(ctx context.Context, sql string) (*Stmt, error) {
 		if msg == "" {
 			return nil, fmt.Errorf("%w: empty query", ErrInvalid)
 		}
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return nil, classify(ctx, msg)
 	}
 	if n > 1 {
 		return nil, fmt.Errorf("%w: %d statements in one query; send exactly one SELECT", ErrRefused, n)
@@ -239,24 +248,83 @@ func (c *Conn) Prepare(ctx context.Context, sql string) (*Stmt, error) {
 	return s, nil
 }
 
-// classify turns a DuckDB error message into one of this package's kinds.
-func classify(ctx context.Context, msg string) error {
-	switch {
-	case ctx.Err() != nil || strings.HasPrefix(msg, "INTERRUPT") || strings.Contains(msg, "Interrupted"):
-		return fmt.Errorf("%w: %s", ErrInterrupted, msg)
-	case strings.HasPrefix(msg, "Permission Error"):
-		return fmt.Errorf("%w: %s", ErrRefused, msg)
-	case strings.HasPrefix(msg, "Parser Error"), strings.HasPrefix(msg, "Binder Error"),
-		strings.HasPrefix(msg, "Catalog Error"), strings.HasPrefix(msg, "Conversion Error"),
-		strings.HasPrefix(msg, "Invalid Input Error"), strings.HasPrefix(msg, "Not implemented Error"),
-		strings.HasPrefix(msg, "Syntax Error"):
-		return fmt.Errorf("%w: %s", ErrInvalid, msg)
-	case strings.HasPrefix(msg, "Missing Extension Error"), strings.HasPrefix(msg, "Autoload"),
-		strings.HasPrefix(msg, "IO Error: Extension"):
-		return fmt.Errorf("%w: %s", ErrRefused, msg)
-	default:
-		return fmt.Errorf("%w: %s", ErrExecution, msg)
+// Error is a failure DuckDB reported: its kind (one of this package's Err
+// values), DuckDB's exception type and message without any excerpt of the
+// statement, and the byte offset in the statement it points at. The statement
+// DuckDB saw may not be the one the user wrote: a caller that rewrote it sets
+// Query to the user's text and Position to the matching offset there, and the
+// message then shows that text with a caret.
+type Error struct {
+	Kind     error
+	Type     string // "Binder", "Permission", ...
+	Message  string
+	Position int    // byte offset; -1: none
+	Query    string // the text Position points into; "": no excerpt
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%v: %s", e.Kind, e.Message)
+	if e.Type != "" {
+		s = fmt.Sprintf("%v: %s Error: %s", e.Kind, e.Type, e.Message)
 	}
+	if e.Query != "" && e.Position >= 0 && e.Position <= len(e.Query) {
+		s += "\n\n" + Excerpt(e.Query, e.Position)
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Excerpt is DuckDB's way of showing where in sql an error is: the line
+// holding byte offset pos (at most about 80 characters of it) and a caret
+// under pos.
+func Excerpt(sql string, pos int) string {
+	line := 1 + strings.Count(sql[:pos], "\n")
+	start := strings.LastIndexByte(sql[:pos], '\n') + 1
+	end := len(sql)
+	if i := strings.IndexByte(sql[pos:], '\n'); i >= 0 {
+		end = pos + i
+	}
+	before, after := []rune(sql[start:pos]), []rune(sql[pos:end])
+	head, tail := "", ""
+	if len(before) > 40 {
+		before, head = before[len(before)-37:], "..."
+	}
+	if len(after) > 40 {
+		after, tail = after[:37], "..."
+	}
+	prefix := fmt.Sprintf("LINE %d: %s", line, head)
+	return prefix + string(before) + string(after) + tail + "\n" +
+		strings.Repeat(" ", len([]rune(prefix))+len(before)) + "^"
+}
+
+// classify turns a DuckDB error (JSON, as errors_as_json makes them; the
+// parser may put its "Parser Error: " in front) into an *Error of one of this
+// package's kinds.
+func classify(ctx context.Context, msg string) error {
+	e := &Error{Message: msg, Position: -1}
+	var js map[string]string
+	if i := strings.IndexByte(msg, '{'); i >= 0 && json.Unmarshal([]byte(msg[i:]), &js) == nil && js["exception_type"] != "" {
+		e.Type, e.Message = js["exception_type"], js["exception_message"]
+		if p, err := strconv.Atoi(js["position"]); err == nil {
+			e.Position = p
+		}
+	} else if typ, rest, ok := strings.Cut(msg, " Error: "); ok {
+		e.Type, e.Message = typ, rest
+	}
+	switch t := e.Type; {
+	case ctx.Err() != nil || t == "INTERRUPT" || strings.Contains(e.Message, "Interrupted"):
+		e.Kind = ErrInterrupted
+	case t == "Permission":
+		e.Kind = ErrFileAccess
+	case t == "Parser", t == "Binder", t == "Catalog", t == "Conversion", t == "Invalid Input", t == "Not implemented", t == "Syntax":
+		e.Kind = ErrInvalid
+	case t == "Missing Extension", t == "Autoload", t == "IO" && strings.HasPrefix(e.Message, "Extension"):
+		e.Kind = ErrRefused
+	default:
+		e.Kind = ErrExecution
+	}
+	return e
 }
 
 func statementName(t ddb.StatementType) string {
@@ -305,6 +373,23 @@ func (s *Stmt) buildSchema() (*arrow.Schema, error) {
 
 // Schema is the Arrow schema of the statement's result.
 func (s *Stmt) Schema() *arrow.Schema { return s.schema }
+
+// MarkNotNull declares the result columns the caller knows hold no NULL
+// (DuckDB reports every column nullable); the schema and every batch carry
+// it. A notNull of another length than the result's columns is ignored.
+func (s *Stmt) MarkNotNull(notNull []bool) {
+	if len(notNull) != s.schema.NumFields() {
+		return
+	}
+	fields := s.schema.Fields()
+	for i := range fields {
+		if notNull[i] {
+			fields[i].Nullable = false
+		}
+	}
+	md := s.schema.Metadata()
+	s.schema = arrow.NewSchema(fields, &md)
+}
 
 // NumParams is the number of parameters ($1, ?) the statement takes.
 func (s *Stmt) NumParams() int { return int(ddb.NParams(s.stmt)) }

@@ -54,6 +54,10 @@ func New(cat catalog.Catalog, catalogName, namespace, warehouse string) *Lake {
 // Namespace is the lake's namespace ("lake").
 func (l *Lake) Namespace() string { return l.namespace }
 
+// Warehouse is the directory every data file lives in (absolute, with a
+// trailing slash).
+func (l *Lake) Warehouse() string { return l.warehouse }
+
 // CatalogName is the Iceberg catalog's name ("finlake").
 func (l *Lake) CatalogName() string { return l.catName }
 

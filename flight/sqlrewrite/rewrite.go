@@ -384,16 +384,62 @@ func cteNames(toks []Token, sig []int) map[string]bool {
 // (a table expression); references without an alias get their name as alias
 // so qualified column names keep working.
 func (q *Query) Render(repl func(i int, r Ref) (string, error)) (string, error) {
+	r, err := q.RenderMapped(repl)
+	return r.SQL, err
+}
+
+// Rendered is a rewritten query with the way back to the original text.
+type Rendered struct {
+	SQL   string
+	spans []span // in order of SQL offset
+}
+
+// span is a stretch of the rewritten text: a copy of the original from
+// offset orig, or (replaced) a table reference's SQL standing for the
+// reference that starts at orig.
+type span struct {
+	at, n, orig int
+	replaced    bool
+}
+
+// Original maps a byte offset in the rewritten SQL to the original text: the
+// same character where it was copied, the start of the table reference where
+// it falls into a reference's replacement.
+func (r Rendered) Original(pos int) int {
+	orig := 0
+	for _, s := range r.spans {
+		if pos < s.at {
+			break
+		}
+		if s.replaced {
+			orig = s.orig
+		} else {
+			orig = s.orig + min(pos-s.at, s.n)
+		}
+	}
+	return orig
+}
+
+// RenderMapped is Render keeping the map from the rewritten text back to the
+// original, so errors about the rewritten query can point into the user's.
+func (q *Query) RenderMapped(repl func(i int, r Ref) (string, error)) (Rendered, error) {
 	var b strings.Builder
+	var spans []span
+	copyTo := func(pos, end int) {
+		for ; pos < end; pos++ {
+			t := q.Tokens[pos]
+			spans = append(spans, span{at: b.Len(), n: len(t.Text), orig: t.Pos})
+			b.WriteString(t.Text)
+		}
+	}
 	pos := 0
 	for i, r := range q.Refs {
-		for ; pos < r.start; pos++ {
-			b.WriteString(q.Tokens[pos].Text)
-		}
+		copyTo(pos, r.start)
 		s, err := repl(i, r)
 		if err != nil {
-			return "", err
+			return Rendered{}, err
 		}
+		at := b.Len()
 		if r.Wrap {
 			b.WriteString("SELECT * FROM ")
 		}
@@ -402,12 +448,11 @@ func (q *Query) Render(repl func(i int, r Ref) (string, error)) (string, error) 
 			b.WriteString(" AS ")
 			b.WriteString(QuoteIdent(r.Name()))
 		}
+		spans = append(spans, span{at: at, n: b.Len() - at, orig: q.Tokens[r.start].Pos, replaced: true})
 		pos = r.end
 	}
-	for ; pos < len(q.Tokens); pos++ {
-		b.WriteString(q.Tokens[pos].Text)
-	}
-	return b.String(), nil
+	copyTo(pos, len(q.Tokens))
+	return Rendered{SQL: b.String(), spans: spans}, nil
 }
 
 // QuoteIdent renders an identifier in double quotes.

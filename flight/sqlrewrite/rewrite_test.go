@@ -166,3 +166,59 @@ func TestParseAddColumn(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderedOffsetsMapBackToTheOriginalText(t *testing.T) {
+	sql := "SELECT nosuch\nFROM lake.transactions t WHERE x = 1"
+	q, err := Parse(sql, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := q.RenderMapped(func(int, Ref) (string, error) { return "read_parquet(['/wh/a.parquet'])", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ rewritten, original string }{
+		{"nosuch", "nosuch"}, {"read_parquet", "lake.transactions"}, {"/wh/a", "lake.transactions"}, {"x = 1", "x = 1"},
+	} {
+		if got := r.Original(strings.Index(r.SQL, c.rewritten)); got != strings.Index(sql, c.original) {
+			t.Errorf("%q at %d in the rewritten text maps to %d, want %d (%q)", c.rewritten, strings.Index(r.SQL, c.rewritten), got, strings.Index(sql, c.original), c.original)
+		}
+	}
+	if got := r.Original(len(r.SQL)); got != len(sql) {
+		t.Errorf("the end maps to %d, want %d", got, len(sql))
+	}
+}
+
+func TestProjectionIsRecognizedOnlyWhereNoNullCanAppear(t *testing.T) {
+	for sql, want := range map[string]string{
+		"SELECT * FROM lake.transactions":                                           "*",
+		"select t.*, t.amount a, currency AS c FROM transactions AS t WHERE x > 1":  "* amount currency",
+		"SELECT DISTINCT \"Amount\" FROM transactions FOR VERSION AS OF 3 LIMIT 1;": "Amount",
+		"SELECT amount + 1 FROM transactions":                                       "",
+		"SELECT x.amount FROM transactions t":                                       "", // a struct field, not t's column
+		"SELECT * FROM transactions, range(3)":                                      "",
+		"SELECT * FROM transactions t LEFT JOIN range(3) r ON true":                 "",
+		"SELECT amount FROM transactions GROUP BY amount":                           "",
+		"SELECT amount FROM transactions UNION ALL SELECT NULL":                     "",
+		"SELECT * FROM (SELECT * FROM transactions)":                                "",
+		"SELECT * FROM transactions JOIN alerts USING (account_id)":                 "",
+		"WITH x AS (SELECT * FROM transactions) SELECT * FROM x":                    "",
+	} {
+		q, err := Parse(sql, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, ok := q.Projection()
+		var got []string
+		for _, c := range cols {
+			if c.Star {
+				got = append(got, "*")
+			} else {
+				got = append(got, c.Name)
+			}
+		}
+		if g := strings.Join(got, " "); ok != (want != "") || g != want {
+			t.Errorf("%s: Projection() = %q, %v; want %q", sql, g, ok, want)
+		}
+	}
+}
