@@ -220,19 +220,6 @@ func notNullColumns(cols []sqlrewrite.Column, sc *iceberg.Schema) []bool {
 	return out
 }
 
-// prepare plans and prepares a read query on a fresh connection; the caller
-// closes both.
-func (s *Server) prepare(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*engine.Conn, *engine.Stmt, error) {
-	p, err := s.plan(ctx, query, asOf)
-	if err != nil {
-		return nil, nil, err
-	}
-	if p.admin != nil {
-		return nil, nil, fmt.Errorf("%w: internal: admin statement on the query path", errInvalid)
-	}
-	return s.prepareSQL(ctx, p)
-}
-
 // prepareSQL prepares a planned query on a fresh connection; its errors speak
 // of the user's text, and its schema keeps the table's NOT NULL columns.
 func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *engine.Stmt, error) {
