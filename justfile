@@ -78,8 +78,8 @@ test-compose-flink: build
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
 
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
-# ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
-# generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
+# ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture fills it
+# without Kafka (generator file -> the job's --replay -> ingest's append path; needs the jar too, faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
 test-notebooks: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     .venv/bin/pip install -q --disable-pip-version-check -r e2e/notebooks/requirements.txt
