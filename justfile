@@ -79,7 +79,8 @@ test-compose-flink: build
 
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture fills it
-# without Kafka (generator file -> the job's --replay -> ingest's append path; needs the jar too, faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
+# without Kafka instead (generator file -> the job's --replay -> ingest's append path; faster);
+# FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
 test-notebooks: build
     if [ ! -f flinkjob/target/finlake-flinkjob.jar ] || [ -n "$(find flinkjob/src flinkjob/pom.xml -newer flinkjob/target/finlake-flinkjob.jar -print -quit)" ]; then mvn -q -B -f flinkjob/pom.xml -DskipTests package; fi
     .venv/bin/pip install -q --disable-pip-version-check -r e2e/notebooks/requirements.txt
