@@ -80,8 +80,9 @@ test-compose-flink: build jar
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
 
 # Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
-# ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture uses a
-# generated lake instead (faster); FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
+# ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture fills it
+# without Kafka instead (generator file -> the job's --replay -> ingest's append path; faster);
+# FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
 test-notebooks: build jar
     .venv/bin/pip install -q --disable-pip-version-check -r e2e/notebooks/requirements.txt
     FINLAKE_BIN={{bin}} .venv/bin/python -m pytest -q -p no:cacheprovider e2e/notebooks

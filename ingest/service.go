@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/google/uuid"
 
@@ -320,8 +321,8 @@ func (s *Service) writeRun(ctx context.Context, host string, now time.Time) {
 		return // the window keeps growing; it is written when space returns
 	}
 	w := s.win.cut(now)
-	row := s.runRow(w, host, now)
-	if err := s.appendRun(ctx, row); err != nil {
+	row := runRow(w, s.session, s.started, s.cfg.Version, host, now)
+	if err := appendRun(ctx, s.cat, s.session, row); err != nil {
 		s.log.Warn("could not append to lake.pipeline_runs; the window is kept for the next row", "err", err)
 		s.win.merge(w)
 		return
@@ -331,7 +332,8 @@ func (s *Service) writeRun(ctx context.Context, host string, now time.Time) {
 	s.runsMu.Unlock()
 }
 
-func (s *Service) runRow(w *window, host string, now time.Time) map[string]any {
+// runRow is the lake.pipeline_runs row of one ended window of a session.
+func runRow(w *window, session string, started time.Time, version, host string, now time.Time) map[string]any {
 	c := func(t string) *tableCounts {
 		if v := w.tables[t]; v != nil {
 			return v
@@ -356,49 +358,27 @@ func (s *Service) runRow(w *window, host string, now time.Time) map[string]any {
 		maxMs = w.latency.max
 	}
 	return map[string]any{
-		"session_id": s.session, "session_start": s.started.Format(time.RFC3339Nano),
+		"session_id": session, "session_start": started.Format(time.RFC3339Nano),
 		"window_start": w.start.UTC().Format(time.RFC3339Nano), "window_end": now.Format(time.RFC3339Nano),
 		"transactions_consumed": tx.Consumed, "transactions_written": tx.Written,
 		"alerts_consumed": al.Consumed, "alerts_written": al.Written,
 		"records_invalid": tx.Invalid + al.Invalid, "unknown_fields": tx.Unknown + al.Unknown,
 		"commits": w.commits, "commit_retries": w.retries, "rows_per_second": math.Round(rate*100) / 100,
 		"storage_latency_p50_ms": q(0.50), "storage_latency_p95_ms": q(0.95), "storage_latency_p99_ms": q(0.99),
-		"storage_latency_max_ms": maxMs, "host": host, "version": s.cfg.Version,
+		"storage_latency_max_ms": maxMs, "host": host, "version": version,
 	}
 }
 
 // appendRun writes one row; the row goes through the same JSON → Arrow path
 // as the records, so a column added to pipeline_runs later just stays NULL.
-func (s *Service) appendRun(ctx context.Context, row map[string]any) error {
+func appendRun(ctx context.Context, cat catalog.Catalog, session string, row map[string]any) error {
 	js, err := json.Marshal(row)
 	if err != nil {
 		return err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		tbl, err := s.cat.LoadTable(ctx, lake.Ident(lake.TablePipelineRuns))
-		if err != nil {
-			return err
-		}
-		rb, err := newRowBuilder(tbl.Schema(), memory.DefaultAllocator, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := rb.add(js, KafkaMeta{}); err != nil {
-			rb.release()
-			return err
-		}
-		rec := rb.flush()
-		rdr, err := array.NewRecordReader(rb.schema, []arrow.RecordBatch{rec})
-		if err != nil {
-			rec.Release()
-			rb.release()
-			return err
-		}
-		_, err = tbl.Append(ctx, rdr, map[string]string{propSession: s.session})
-		rdr.Release()
-		rec.Release()
-		rb.release()
+		_, err := appendJSON(ctx, cat, lake.TablePipelineRuns, [][]byte{js}, []KafkaMeta{{}}, iceberg.Properties{propSession: session})
 		if err == nil {
 			return nil
 		}
@@ -409,4 +389,49 @@ func (s *Service) appendRun(ctx context.Context, row map[string]any) error {
 		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 	}
 	return lastErr
+}
+
+// appended is what one appendJSON call did with its records.
+type appended struct {
+	rows, invalid, unknown int64
+}
+
+// appendJSON appends contract JSON records to lake.<name> in one commit,
+// through the streaming writer's JSON → Arrow mapping (decode.go), so a record
+// lands exactly as it would from Kafka. A record that is not a JSON object is
+// skipped and counted, as in the stream.
+func appendJSON(ctx context.Context, cat catalog.Catalog, name string, values [][]byte, metas []KafkaMeta, props iceberg.Properties) (appended, error) {
+	var res appended
+	tbl, err := cat.LoadTable(ctx, lake.Ident(name))
+	if err != nil {
+		return res, fmt.Errorf("load lake.%s: %w", name, err)
+	}
+	rb, err := newRowBuilder(tbl.Schema(), memory.DefaultAllocator, nil)
+	if err != nil {
+		return res, fmt.Errorf("table %s: %w", name, err)
+	}
+	defer rb.release()
+	for i, v := range values {
+		unknown, err := rb.add(v, metas[i])
+		if err != nil {
+			res.invalid++
+			continue
+		}
+		res.rows++
+		res.unknown += int64(unknown)
+	}
+	rec := rb.flush()
+	if rec == nil {
+		return res, nil
+	}
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(rb.schema, []arrow.RecordBatch{rec})
+	if err != nil {
+		return res, err
+	}
+	defer rdr.Release()
+	if _, err := tbl.Append(ctx, rdr, props); err != nil {
+		return res, fmt.Errorf("append to lake.%s: %w", name, err)
+	}
+	return res, nil
 }

@@ -6,6 +6,7 @@ package rules
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -131,19 +132,37 @@ func (c *checker) err() error {
 }
 
 // LoadFiles reads and validates a rules file and, when fxPath is not empty,
-// an FX table file; every rule's needs are checked against that table.
+// an FX table file. The rules file is always validated in full: an FX table
+// that cannot be read is one more problem after the rules file's own, so one
+// run shows everything to fix.
 func LoadFiles(rulesPath, fxPath string) (Set, error) {
 	rb, err := os.ReadFile(rulesPath)
 	if err != nil {
 		return Set{}, fmt.Errorf("read rules: %w", err)
 	}
 	var fb []byte
+	var fxProblem *Problem
 	if fxPath != "" {
 		if fb, err = os.ReadFile(fxPath); err != nil {
-			return Set{}, fmt.Errorf("read FX rates: %w (pass --fx \"\" to publish rules without an FX table)", err)
+			fxProblem = &Problem{File: fxPath, Msg: unreadableFX(err)}
 		}
 	}
-	return Parse(rulesPath, rb, fxPath, fb)
+	set, err := Parse(rulesPath, rb, fxPath, fb)
+	if fxProblem == nil {
+		return set, err
+	}
+	ve := &ValidationError{}
+	errors.As(err, &ve) // Parse fails only with a *ValidationError
+	ve.Problems = append(ve.Problems, *fxProblem)
+	return Set{}, ve
+}
+
+func unreadableFX(err error) string {
+	const hint = `pass --fx PATH to name the FX table, or --fx "" to leave the live FX table alone`
+	if errors.Is(err, os.ErrNotExist) {
+		return "no FX table here: " + hint
+	}
+	return fmt.Sprintf("cannot read the FX table (%v): %s", err, hint)
 }
 
 // Parse validates rule YAML (and FX YAML when fxData is not nil) and returns

@@ -3,6 +3,8 @@ package rules
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -198,5 +200,23 @@ func TestChangedFXTableGetsTheHigherOfFileAndLiveVersionPlusOne(t *testing.T) {
 		if got := ch.Kind + ":" + itoa(ch.New.(*FXTable).Version); got != c.want {
 			t.Errorf("file v%d EUR %s: got %s want %s", c.fileVersion, c.eur, got, c.want)
 		}
+	}
+}
+
+func TestAMissingFXTableIsReportedAfterEveryProblemOfTheRulesFile(t *testing.T) {
+	dir := t.TempDir()
+	rulesPath, fxPath := filepath.Join(dir, "my-rules.yaml"), filepath.Join(dir, "fx_rates.yaml")
+	os.WriteFile(rulesPath, []byte(twoBadRules), 0o644)
+
+	_, err := LoadFiles(rulesPath, fxPath)
+
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
+		t.Fatalf("want 3 problems (2 in the rules file, then the FX table), got %v", err)
+	}
+	wantProblem(t, ve.Problems[:2], rulesPath, 4, "bad severity")
+	wantProblem(t, ve.Problems[:2], rulesPath, 6, "must be positive")
+	if last := ve.Problems[2]; last.File != fxPath || !strings.Contains(last.Msg, `--fx PATH`) || !strings.Contains(last.Msg, `--fx ""`) {
+		t.Fatalf("last problem %v: want the missing FX table with the --fx hint", last)
 	}
 }

@@ -58,15 +58,13 @@ func fxFlag() cli.Flag {
 }
 
 // fxPath resolves --fx: explicit wins (even ""), else the file next to FILE.
-func fxPath(cmd *cli.Command, rulesFile string) (string, error) {
+// Whether that file exists is left to rules.LoadFiles, which reports it after
+// the rules file's own problems.
+func fxPath(cmd *cli.Command, rulesFile string) string {
 	if cmd.IsSet("fx") {
-		return cmd.String("fx"), nil
+		return cmd.String("fx")
 	}
-	p := filepath.Join(filepath.Dir(rulesFile), "fx_rates.yaml")
-	if _, err := os.Stat(p); err != nil {
-		return "", badInput("no FX table at %s: pass --fx PATH, or --fx \"\" to leave the live FX table alone", p)
-	}
-	return p, nil
+	return filepath.Join(filepath.Dir(rulesFile), "fx_rates.yaml")
 }
 
 func rulesFileArg(cmd *cli.Command) (string, error) {
@@ -82,11 +80,7 @@ func loadRules(cmd *cli.Command) (rules.Set, error) {
 	if err != nil {
 		return rules.Set{}, err
 	}
-	fx, err := fxPath(cmd, file)
-	if err != nil {
-		return rules.Set{}, err
-	}
-	set, err := rules.LoadFiles(file, fx)
+	set, err := rules.LoadFiles(file, fxPath(cmd, file))
 	var ve *rules.ValidationError
 	if errors.As(err, &ve) {
 		msg := ve.Error()
@@ -307,9 +301,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			fx, err := fxPath(cmd, file)
-			if err != nil {
-				return err
+			// The watch needs the FX file's directory up front, so a missing
+			// default table stops it here rather than on every change.
+			fx := fxPath(cmd, file)
+			if _, err := os.Stat(fx); err != nil && !cmd.IsSet("fx") {
+				return badInput("no FX table at %s: pass --fx PATH, or --fx \"\" to leave the live FX table alone", fx)
 			}
 			err = rules.Watch(ctx, rules.WatchOptions{RulesPath: file, FXPath: fx, Kafka: rulesKafka(cmd), Debounce: cmd.Duration("debounce")})
 			if err != nil {

@@ -69,6 +69,21 @@ func TestRulesApplyRejectsAnInvalidFileWithLineNumbersAndExitCode2(t *testing.T)
 	}
 }
 
+func TestRulesValidateOutsideConfigReportsTheFilesOwnErrorsThenTheMissingFXTable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "my-rules.yaml")
+	os.WriteFile(file, []byte("rules:\n  - rule_name: big\n    rule_type: threshold\n    severity: severe\n    description: d\n    params: {amount_usd: -5}\n"), 0o644)
+
+	r := lakectl(t, nil, "", "rules", "validate", file)
+
+	severity := strings.Index(r.stderr, "my-rules.yaml:4:15: rules[0].severity: bad severity")
+	amount := strings.Index(r.stderr, "my-rules.yaml:6:")
+	fx := strings.Index(r.stderr, filepath.Join(dir, "fx_rates.yaml")+": no FX table here: pass --fx PATH")
+	if r.code != 2 || severity < 0 || amount < 0 || fx < severity || fx < amount || !strings.Contains(r.stderr, "3 problem(s)") {
+		t.Fatalf("want exit 2 with both rule errors, then the FX hint; exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
 func TestAlertsTailFiltersBySeverity(t *testing.T) {
 	b := kafkalocal.SharedT(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))

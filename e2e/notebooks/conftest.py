@@ -5,8 +5,10 @@ Otherwise build a lake in a temp dir, with bin/lakectl (FINLAKE_BIN):
 - FINLAKE_NOTEBOOK_LAKE=pipeline: the whole pipeline (`lakectl stack up`: Kafka, the
   Flink job jar, rules watcher, generator, ingest, Flight SQL server) on free ports
   fills it for a while, and the notebooks query the stack's own server;
-- FINLAKE_NOTEBOOK_LAKE=fixture: cmd/notebookfixture writes a deterministic
-  history through lake.EnsureTables and iceberg-go, and `lakectl serve` serves it.
+- FINLAKE_NOTEBOOK_LAKE=fixture: the same parts without Kafka: `lakectl generate` writes
+  two days of transactions to a file, the Flink job's replay mode applies config/rules.yaml
+  to them, cmd/notebookfixture lands its output through ingest's own JSON -> Arrow path,
+  and `lakectl serve` serves the lake.
 """
 
 import os
@@ -52,8 +54,24 @@ def wait_ready(url, proc, log, timeout=90):
     pytest.fail(f"{url} not ready after {timeout}s:\n{log.read_text()[-4000:]}")
 
 
-def fill_with_fixture(data):
-    subprocess.run(["go", "run", "./cmd/notebookfixture", "--data", str(data)], cwd=ROOT, check=True, timeout=600)
+def flink_jar():
+    jar = pathlib.Path(os.environ.get("FINLAKE_FLINK_JAR", ROOT / "flinkjob" / "target" / "finlake-flinkjob.jar"))
+    if not jar.exists():
+        pytest.fail(f"{jar} not found: `just test-notebooks` builds it (mvn -f flinkjob/pom.xml package)")
+    return jar
+
+
+def fill_with_fixture(data, work):
+    """Generator -> the job's replay (the streaming job's operators over a file) -> ingest's append path."""
+    raw, out = work / "raw.jsonl", work / "replay"
+    # 300 accounts with a higher fraud rate than the default: every rule fires, and
+    # accounts have the history new_country needs, in a lake of ~13,000 events.
+    subprocess.run([lakectl(), "generate", "--seed", "7", "--backfill", "48h", "--rate", "0.04", "--accounts", "300",
+                    "--fraud-rate", "0.02", "--output", str(raw)], cwd=ROOT, check=True, timeout=120)
+    subprocess.run(["java", "-jar", str(flink_jar()), "--replay", str(raw), "--rules", str(ROOT / "config" / "rules.yaml"),
+                    "--fx", str(ROOT / "config" / "fx_rates.yaml"), "--out", str(out)], cwd=ROOT, check=True, timeout=300)
+    subprocess.run(["go", "run", "./cmd/notebookfixture", "--data", str(data), "--replay", str(out)],
+                   cwd=ROOT, check=True, timeout=600)
 
 
 def lake_counts(uri):
@@ -106,9 +124,7 @@ def pipeline_uri(tmp_path_factory):
     config.mkdir()
     for f in ("rules.yaml", "fx_rates.yaml"):
         shutil.copy(ROOT / "config" / f, config / f)
-    jar = pathlib.Path(os.environ.get("FINLAKE_FLINK_JAR", ROOT / "flinkjob" / "target" / "finlake-flinkjob.jar"))
-    if not jar.exists():
-        pytest.fail(f"{jar} not found: `just test-notebooks` builds it (mvn -f flinkjob/pom.xml package)")
+    jar = flink_jar()
     ports = {p: free_port() for p in ("kafka", "flink", "flight", "generator", "ingest", "flight-http")}
     bin_ = lakectl()
     cmd = [bin_, "--data", str(data), "stack", "up", "--detach", "--rate", "50",
@@ -159,7 +175,9 @@ def flight_uri(request, tmp_path_factory):
     if mode != "fixture":
         pytest.fail(f"FINLAKE_NOTEBOOK_LAKE={mode!r}: want pipeline or fixture, or set FINLAKE_FLIGHT to a running server")
     data = tmp_path_factory.mktemp("lake")
-    fill_with_fixture(data)
+    started = time.monotonic()
+    fill_with_fixture(data, tmp_path_factory.mktemp("fixture"))
+    print(f"lake filled by the fixture in {time.monotonic() - started:.1f} s")
     port, http = free_port(), free_port()
     log = data / "serve.log"
     with open(log, "wb") as out:
