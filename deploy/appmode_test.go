@@ -182,7 +182,7 @@ func TestComposeFlinkRunsTheJobInApplicationMode(t *testing.T) {
 	})
 
 	const n = 500
-	lakectl("generate", "--count", strconv.Itoa(n), "--rate", "0", "--brokers", broker.Bootstrap(), "--http", "off")
+	lakectl("generate", "--count", strconv.Itoa(n), "--rate", "max", "--brokers", broker.Bootstrap(), "--http", "off")
 	waitFor(t, 2*time.Minute, "the generated records read and a checkpoint completed", alive, func() (bool, string) {
 		var job struct {
 			Vertices []struct {

@@ -3,7 +3,7 @@ package generator
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +18,7 @@ import (
 func NewControlServer(stats *Stats, sink Sink, pacer *Pacer, mode string) (*obs.Server, error) {
 	srv := obs.NewServer(func() any {
 		return map[string]any{
-			"mode": mode, "rate": pacer.Rate(),
+			"mode": mode, "rate": FormatRate(pacer.Rate()), "paused": pacer.Rate() == Paused,
 			"generated": stats.Generated.Load(), "produced": stats.Produced.Load(),
 			"buffered": sink.Buffered(), "errors": stats.Errors.Load(), "valid": stats.Valid.Load(),
 			"malformed": stats.Malformed(), "scenarios": stats.Scenarios(),
@@ -41,32 +41,27 @@ func NewControlServer(stats *Stats, sink Sink, pacer *Pacer, mode string) (*obs.
 		}
 		pacer.SetRate(rate)
 		slog.Info("rate changed", "rate", rate)
-		obs.WriteJSON(w, http.StatusOK, map[string]float64{"rate": rate})
+		obs.WriteJSON(w, http.StatusOK, map[string]any{"rate": FormatRate(rate), "paused": rate == Paused})
 	})
 	return srv, nil
 }
 
-// ParseRate reads a PUT /rate body: {"rate": N} or a bare number.
+// ParseRate reads a PUT /rate body: {"rate": N}, {"rate": "max"}, or a bare
+// number or max.
 func ParseRate(body []byte) (float64, error) {
 	body = bytes.TrimSpace(body)
-	var v float64
+	text := string(body)
 	if len(body) > 0 && body[0] == '{' {
 		var doc struct {
-			Rate *float64 `json:"rate"`
+			Rate json.RawMessage `json:"rate"`
 		}
 		if err := json.Unmarshal(body, &doc); err != nil || doc.Rate == nil {
-			return 0, errors.New(`body must be {"rate": N} or a number`)
+			return 0, fmt.Errorf(`body must be {"rate": R} or a bare R, where R is %s`, RateForms)
 		}
-		v = *doc.Rate
-	} else {
-		f, err := strconv.ParseFloat(string(body), 64)
-		if err != nil {
-			return 0, errors.New(`body must be {"rate": N} or a number`)
+		text = string(doc.Rate)
+		if s, err := strconv.Unquote(text); err == nil {
+			text = s
 		}
-		v = f
 	}
-	if v < 0 || v != v || v > 1e9 {
-		return 0, errors.New("rate must be 0 (as fast as possible) or a positive number of transactions per second")
-	}
-	return v, nil
+	return ParseRateText(text)
 }

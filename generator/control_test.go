@@ -108,3 +108,41 @@ func TestPutRateSpeedsUpALiveRunWhoseEventTimeIsTheWallClock(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRateReadsANumberZeroOrMaxAndNamesTheAllowedFormsOtherwise(t *testing.T) {
+	for body, want := range map[string]float64{`{"rate": 12.5}`: 12.5, `{"rate": 0}`: generator.Paused, `{"rate": "max"}`: generator.Max,
+		"7": 7, " 0 ": generator.Paused, "MAX": generator.Max} {
+		if got, err := generator.ParseRate([]byte(body)); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", body, got, err, want)
+		}
+	}
+	for _, body := range []string{"-1", "fast", "Inf", "NaN", `{"rate": -1}`, `{"rate": "fast"}`, `{}`, ""} {
+		if _, err := generator.ParseRate([]byte(body)); err == nil || !strings.Contains(err.Error(), generator.RateForms) {
+			t.Errorf("ParseRate(%q): error %v, want one naming the allowed forms", body, err)
+		}
+	}
+}
+
+func TestNewPlanPausesAtRate0InEveryModeAndRunsBackfillsAndUnpacedDumpsAtMax(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		c    generator.Choices
+		mode string
+		pace float64
+	}{
+		{"live to Kafka", generator.Choices{Rate: 20, PacedOutput: true}, generator.ModeLive, 20},
+		{"live to Kafka, rate 0", generator.Choices{Rate: 0, RateSet: true, PacedOutput: true}, generator.ModeLive, generator.Paused},
+		{"backfill", generator.Choices{Rate: 50, RateSet: true, Backfill: time.Hour, PacedOutput: true}, generator.ModeBackfill, generator.Max},
+		{"backfill, rate 0", generator.Choices{Rate: 0, RateSet: true, Backfill: time.Hour, PacedOutput: true}, generator.ModeBackfill, generator.Paused},
+		{"file dump, default rate", generator.Choices{Rate: 10, Count: 100}, generator.ModeLive, generator.Max},
+		{"file dump, --rate max", generator.Choices{Rate: generator.Max, RateSet: true, Count: 100}, generator.ModeLive, generator.Max},
+	}
+	for _, tc := range cases {
+		tc.c.Config = generator.DefaultConfig()
+		p, err := generator.NewPlan(tc.c, now)
+		if err != nil || p.Mode != tc.mode || p.Pace != tc.pace {
+			t.Errorf("%s: mode %q pace %v err %v; want mode %q pace %v", tc.name, p.Mode, p.Pace, err, tc.mode, tc.pace)
+		}
+	}
+}

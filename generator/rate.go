@@ -2,12 +2,53 @@ package generator
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
+// Paused and Max are the two rates that are not a pace: Paused (0) holds the
+// run, producing nothing, until the rate changes; Max produces as fast as
+// the sink takes records. Max has its own word (never 0) because a rate
+// typed as 0 to stop a generator must not flood the broker instead.
+const (
+	Paused  = 0.0
+	MaxWord = "max"
+)
+
+// Max is the rate "as fast as possible".
+var Max = math.Inf(1)
+
+// RateForms is the allowed-forms sentence every rate error ends with.
+const RateForms = `a number of transactions per second > 0, 0 to pause, or "max" for as fast as possible`
+
+// ParseRateText reads a rate as typed on the flag, set-rate or PUT /rate:
+// a positive number, 0 (Paused) or "max" (Max).
+func ParseRateText(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	if strings.EqualFold(t, MaxWord) {
+		return Max, nil
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || v > 1e9 {
+		return 0, fmt.Errorf("rate %q: want %s", s, RateForms)
+	}
+	return v, nil
+}
+
+// FormatRate writes a rate the way ParseRateText reads it.
+func FormatRate(r float64) string {
+	if math.IsInf(r, 1) {
+		return MaxWord
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
 // Pacer spaces new transactions at a rate that may change while it runs
-// (PUT /rate). A rate of 0 means as fast as possible.
+// (PUT /rate): Paused holds, Max does not wait.
 type Pacer struct {
 	mu      sync.Mutex
 	rate    float64
@@ -47,9 +88,19 @@ func (p *Pacer) SetRate(r float64) {
 func (p *Pacer) Wait(ctx context.Context, wake time.Time) (ready bool, err error) {
 	for {
 		p.mu.Lock()
-		if p.rate <= 0 {
+		if math.IsInf(p.rate, 1) {
 			p.mu.Unlock()
 			return true, nil
+		}
+		if p.rate <= Paused {
+			// Held: not even due follow-ups leave, so a paused run sends nothing.
+			p.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-p.changed:
+				continue
+			}
 		}
 		now := time.Now()
 		if p.next.IsZero() || p.next.Before(now.Add(-maxBurst)) {

@@ -70,7 +70,7 @@ func (s *Stats) Register(reg prometheus.Registerer, buffered func() int64, rate 
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "buffered_records",
 			Help: "Records waiting in the producer buffer (bounded; generation blocks when full)."}, func() float64 { return float64(buffered()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rate",
-			Help: "Target new transactions per second (0 = as fast as possible)."}, rate),
+			Help: "Target new transactions per second (0 = paused, +Inf = max: as fast as possible)."}, rate),
 	}
 	for i, k := range MalformedKinds {
 		c := &s.malformed[i]

@@ -79,15 +79,18 @@ or time that expands to a whole FOR ... AS OF clause). Defaults are SQL expressi
 Examples:
   lakectl analyses
   lakectl analyses --format json | jq '.[].name'`,
-		Flags: []cli.Flag{queriesDirFlag(), &cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"}},
+		Flags: []cli.Flag{queriesDirFlag(), tableOrJSONFlag()},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			asJSON, err := wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			all, from, err := loadAnalyses(cmd)
 			if err != nil {
 				return err
 			}
 			w := cmd.Root().Writer
-			switch cmd.String("format") {
-			case "json":
+			if asJSON {
 				type jp struct {
 					Name    string `json:"name"`
 					Type    string `json:"type"`
@@ -110,18 +113,16 @@ Examples:
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
-			case "table":
-				var rows [][]string
-				for _, a := range all {
-					rows = append(rows, []string{a.Name, paramSummary(a.Params), a.Description})
-				}
-				if err := termout.Render(w, []string{"name", "params", "description"}, rows); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "%d analyses (%s); run one with: lakectl run NAME [--param k=v] [--as-of -1h]\n", len(all), from)
-				return nil
 			}
-			return badInput("--format %q: want table or json", cmd.String("format"))
+			var rows [][]string
+			for _, a := range all {
+				rows = append(rows, []string{a.Name, paramSummary(a.Params), a.Description})
+			}
+			if err := termout.Render(w, []string{"name", "params", "description"}, rows); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%d analyses (%s); run one with: lakectl run NAME [--param k=v] [--as-of -1h]\n", len(all), from)
+			return nil
 		},
 	})
 	register(&cli.Command{

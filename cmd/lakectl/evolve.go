@@ -77,13 +77,9 @@ Examples:
 				if err != nil {
 					return badInput("%v", err)
 				}
-				cfg, err := flightConfig(cmd)
+				cl, err := openFlight(ctx, cmd)
 				if err != nil {
 					return err
-				}
-				cl, err := client.Open(ctx, cfg)
-				if err != nil {
-					return flightExit(err)
 				}
 				defer cl.Close()
 				before, err := currentSchema(ctx, cl, table)
@@ -109,7 +105,7 @@ Examples:
 				err = rows.Err()
 				rows.Close()
 				if err != nil {
-					return flightExit(client.Explain(cfg, err))
+					return flightExit(client.Explain(cl.Config(), err))
 				}
 				schema, err := currentSchema(ctx, cl, table)
 				if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,24 +35,26 @@ Clock modes:
               previous UTC day) and advances at --rate modulated by the time-of-day curve; the same
               --seed, --start and --count give byte-identical output.
   backfill    (--backfill 24h): a simulated span ending now, produced as fast as the broker takes it.
-Pacing: to Kafka, new transactions are paced at --rate on the wall clock (0 = as fast as possible);
-to a file or stdout only when --rate is given explicitly, so a dump finishes at once.
+Pacing: to Kafka, new transactions are paced at --rate on the wall clock; to a file or stdout
+only when --rate is given explicitly, so a dump finishes at once. --rate max: as fast as possible;
+--rate 0: paused, nothing is produced until set-rate (or PUT /rate) gives a rate.
 
 Examples:
   lakectl generate --count 2000 --seed 7 --output -          # deterministic JSON lines on stdout
-  lakectl generate --rate 100                                # live, to localhost:9092
+  lakectl generate --rate 100                                # live, to 127.0.0.1:9092
   lakectl generate --backfill 24h --rate 50 --labels truth.jsonl
-  lakectl generate set-rate 500                              # change the rate of a running generator`,
+  lakectl generate set-rate 500                              # change the rate of a running generator
+  lakectl generate set-rate 0                                # pause it; set-rate max: as fast as possible`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: `"-" for JSON lines on stdout, a file path, or empty to produce to Kafka`},
-			&cli.StringFlag{Name: "brokers", Value: "localhost:9092", Sources: cli.EnvVars("FINLAKE_BROKERS"), Usage: "Kafka bootstrap servers, comma-separated"},
+			brokersFlag(),
 			&cli.StringFlag{Name: "topic", Value: generator.RawTopic, Usage: "topic to produce to"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the random source: the same seed, --start and --count give identical output"},
 			&cli.TimestampFlag{Name: "start", Config: cli.TimestampConfig{Timezone: time.UTC, Layouts: []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"}},
 				Usage: "first instant of the simulated event clock (RFC 3339, or a date/time read as UTC; default 00:00 UTC of the previous day)"},
 			&cli.Int64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after this many records (events, follow-ups and malformed ones included); 0 = no limit"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this much event time (wall time in live mode); 0 = no limit"},
-			&cli.FloatFlag{Name: "rate", Value: 10, Usage: "new transactions per second (0 = as fast as possible); in simulated modes the density of the event clock"},
+			&cli.StringFlag{Name: "rate", Value: "10", Usage: `new transactions per second, 0 to start paused (until set-rate), or "max" for as fast as possible; in simulated modes a number is also the density of the event clock`},
 			&cli.DurationFlag{Name: "backfill", Usage: "simulate this span ending now (e.g. 24h), as fast as the broker takes it"},
 			&cli.IntFlag{Name: "accounts", Value: 10_000, Usage: "number of accounts"},
 			&cli.FloatFlag{Name: "fraud-rate", Value: 0.002, Usage: "share of new transactions that start an injected fraud scenario"},
@@ -66,7 +66,7 @@ Examples:
 			&cli.DurationFlag{Name: "reverse-delay", Value: generator.DefaultLifecycle.ReverseDelay, Usage: "mean delay from completed to reversed"},
 			&cli.StringFlag{Name: "labels", Usage: "write ground truth (injected scenarios and malformed records) as JSON lines to this file"},
 			&cli.StringFlag{Name: "fx-rates", Usage: "FX table (config/fx_rates.yaml format) for amount conversion; default the built-in copy of it"},
-			&cli.StringFlag{Name: "http", Value: defaultGeneratorHTTP, Usage: `address of /status, PUT /rate, /healthz, /readyz, /metrics ("off" to disable; only started for file output when given)`},
+			httpFlag(defaultGeneratorHTTP, "", "/status, PUT /rate, /healthz, /readyz, /metrics (for file output only started when given)"),
 			&cli.IntFlag{Name: "buffer-records", Value: 50_000, Usage: "records buffered while the broker is slow or down; generation blocks when full"},
 			&cli.BoolFlag{Name: "progress", Value: true, Usage: "progress bar on stderr for --count/--backfill runs (only on a terminal)"},
 		},
@@ -78,23 +78,15 @@ Examples:
 func runGenerate(ctx context.Context, cmd *cli.Command) error {
 	out := cmd.String("output")
 	toKafka := out == ""
-	rate := cmd.Float("rate")
-	if rate < 0 {
-		return cli.Exit("lakectl generate: --rate must be 0 (as fast as possible) or positive", 2)
+	rate, err := generator.ParseRateText(cmd.String("rate"))
+	if err != nil {
+		return cli.Exit("lakectl generate: --"+err.Error(), 2)
 	}
-	rateSet := cmd.IsSet("rate")
-	backfill := cmd.Duration("backfill")
-	count := cmd.Int64("count")
-	duration := cmd.Duration("duration")
-	if count < 0 || duration < 0 || backfill < 0 {
-		return cli.Exit("lakectl generate: --count, --duration and --backfill cannot be negative", 2)
-	}
-
-	cfg := generator.DefaultConfig()
-	cfg.Accounts = cmd.Int("accounts")
-	cfg.FraudRate = cmd.Float("fraud-rate")
-	cfg.MalformedRate = cmd.Float("malformed-rate")
-	cfg.Lifecycle = generator.Lifecycle{
+	base := generator.DefaultConfig()
+	base.Accounts = cmd.Int("accounts")
+	base.FraudRate = cmd.Float("fraud-rate")
+	base.MalformedRate = cmd.Float("malformed-rate")
+	base.Lifecycle = generator.Lifecycle{
 		PendingProb: cmd.Float("pending-prob"), FailProb: cmd.Float("fail-prob"), ReverseProb: cmd.Float("reverse-prob"),
 		SettleDelay: cmd.Duration("settle-delay"), ReverseDelay: cmd.Duration("reverse-delay"),
 	}
@@ -103,70 +95,34 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 2)
 		}
-		cfg.FX = fx
+		base.FX = fx
 	}
-	if rate > 0 {
-		cfg.Rate = rate
-	}
+	choices := generator.Choices{Config: base, Rate: rate, RateSet: cmd.IsSet("rate"),
+		Backfill: cmd.Duration("backfill"), Duration: cmd.Duration("duration"), Count: cmd.Int64("count"), PacedOutput: toKafka}
 	if cmd.IsSet("seed") {
-		cfg.Seed = cmd.Uint64("seed")
-	} else {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		cfg.Seed = binary.LittleEndian.Uint64(b[:])
+		seed := cmd.Uint64("seed")
+		choices.Seed = &seed
 	}
-
-	now := time.Now()
-	mode := "simulated"
-	switch {
-	case backfill > 0:
-		mode = "backfill"
-		cfg.Start = now.Add(-backfill).Truncate(time.Millisecond)
-		if cmd.IsSet("start") {
-			cfg.Start = cmd.Timestamp("start")
-		}
-	case cmd.IsSet("start"):
-		cfg.Start = cmd.Timestamp("start")
-	case cmd.IsSet("seed"):
-		cfg.Start = generator.DefaultStart(now, count, cfg.Rate, duration)
-	default:
-		mode = "live"
-		cfg.Live = true
+	if cmd.IsSet("start") {
+		choices.Start = cmd.Timestamp("start")
 	}
+	plan, err := generator.NewPlan(choices, time.Now())
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 2)
+	}
+	cfg := plan.Config
 	gen, err := generator.New(cfg)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 2)
 	}
-
-	// Pacing by the wall clock at --rate when producing to Kafka, or to a
-	// file only when --rate was given explicitly, so a dump is instant; a
-	// backfill is never paced.
-	pace := 0.0
-	if mode != "backfill" && (toKafka || rateSet) {
-		pace = rate
-	}
-	pacer := generator.NewPacer(pace)
-
-	var until time.Time
-	if mode == "live" {
-		if duration > 0 {
-			until = now.Add(duration)
-		}
-	} else {
-		if backfill > 0 {
-			until = cfg.Start.Add(backfill)
-		}
-		if duration > 0 && (until.IsZero() || cfg.Start.Add(duration).Before(until)) {
-			until = cfg.Start.Add(duration)
-		}
-	}
+	pacer := generator.NewPacer(plan.Pace)
 
 	stats := &generator.Stats{}
 	var sink generator.Sink
 	switch {
 	case toKafka:
 		ks, err := generator.NewKafkaSink(generator.KafkaOptions{
-			Brokers: splitList(cmd.String("brokers")), Topic: cmd.String("topic"), BufferRecords: cmd.Int("buffer-records"),
+			Brokers: brokerList(cmd), Topic: cmd.String("topic"), BufferRecords: cmd.Int("buffer-records"),
 		}, stats)
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 1)
@@ -193,13 +149,13 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		labels = f
 	}
 
-	httpAddr := cmd.String("http")
-	if httpAddr != "off" && httpAddr != "" && (toKafka || cmd.IsSet("http")) {
-		srv, err := generator.NewControlServer(stats, sink, pacer, mode)
+	// For file output the HTTP face starts only when asked for.
+	if addr := httpAddr(cmd); addr != "" && (toKafka || cmd.IsSet("http")) {
+		srv, err := generator.NewControlServer(stats, sink, pacer, plan.Mode)
 		if err != nil {
 			return fmt.Errorf("register metrics: %w", err)
 		}
-		if err := srv.Start(ctx, httpAddr); err != nil {
+		if err := srv.Start(ctx, addr); err != nil {
 			return cli.Exit(fmt.Sprintf("lakectl generate: %v", err), 1)
 		}
 		if ks, ok := sink.(*generator.KafkaSink); ok {
@@ -222,17 +178,17 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		}
 	}
 
-	opts := generator.RunOptions{Gen: gen, Sink: sink, Stats: stats, Pacer: pacer, Live: mode == "live",
-		Count: count, Until: until, Labels: labels}
-	if cmd.Bool("progress") && (count > 0 || backfill > 0) && term.IsTerminal(int(os.Stderr.Fd())) {
-		opts.Progress = progressFunc(count, cfg.Start, until)
+	opts := generator.RunOptions{Gen: gen, Sink: sink, Stats: stats, Pacer: pacer, Live: cfg.Live,
+		Count: choices.Count, Until: plan.Until, Labels: labels}
+	if cmd.Bool("progress") && (choices.Count > 0 || choices.Backfill > 0) && term.IsTerminal(int(os.Stderr.Fd())) {
+		opts.Progress = progressFunc(choices.Count, cfg.Start, plan.Until)
 	}
 	startLog := "wall clock"
 	if !cfg.Live {
 		startLog = cfg.Start.UTC().Format(time.RFC3339Nano)
 	}
-	slog.Info("generating", "mode", mode, "seed", cfg.Seed, "start", startLog,
-		"rate", pace, "count", count, "output", outputName(out, cmd.String("brokers")))
+	slog.Info("generating", "mode", plan.Mode, "seed", cfg.Seed, "start", startLog,
+		"rate", generator.FormatRate(plan.Pace), "count", choices.Count, "output", outputName(out, cmd.String("brokers")))
 	err = generator.Run(ctx, opts)
 	slog.Info("generator finished", "generated", stats.Generated.Load(), "produced", stats.Produced.Load(),
 		"errors", stats.Errors.Load(), "malformed", stats.Malformed(), "scenarios", stats.Scenarios())
@@ -247,16 +203,6 @@ func outputName(out, brokers string) string {
 		return "kafka " + brokers
 	}
 	return out
-}
-
-func splitList(s string) []string {
-	var l []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			l = append(l, p)
-		}
-	}
-	return l
 }
 
 func progressFunc(count int64, start, until time.Time) func(int64, time.Time) {
@@ -279,13 +225,14 @@ func progressFunc(count int64, start, until time.Time) func(int64, time.Time) {
 func setRateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "set-rate",
-		Usage:     "change the rate of a running generator (transactions per second; 0 = as fast as possible)",
+		Usage:     `change the rate of a running generator (transactions per second; 0 pauses; "max" is as fast as possible)`,
 		ArgsUsage: "RATE",
 		Description: `Sends PUT /rate to the generator's HTTP endpoint.
 
 Examples:
   lakectl generate set-rate 500
-  lakectl generate set-rate 0 --http http://127.0.0.1:8091`,
+  lakectl generate set-rate 0                  # pause: nothing is produced until the next set-rate
+  lakectl generate set-rate max --http http://127.0.0.1:8091`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "http", Value: "http://" + defaultGeneratorHTTP, Usage: "the generator's HTTP address"},
 		},
@@ -293,7 +240,7 @@ Examples:
 			if cmd.Args().Len() != 1 {
 				return cli.Exit("lakectl generate set-rate: give exactly one RATE, e.g. `lakectl generate set-rate 100`", 2)
 			}
-			rate, err := generator.ParseRate([]byte(cmd.Args().First()))
+			rate, err := generator.ParseRateText(cmd.Args().First())
 			if err != nil {
 				return cli.Exit("lakectl generate set-rate: "+err.Error(), 2)
 			}
@@ -301,7 +248,7 @@ Examples:
 			if !strings.Contains(base, "://") {
 				base = "http://" + base
 			}
-			body, _ := json.Marshal(map[string]float64{"rate": rate})
+			body, _ := json.Marshal(map[string]string{"rate": generator.FormatRate(rate)})
 			req, err := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimRight(base, "/")+"/rate", bytes.NewReader(body))
 			if err != nil {
 				return cli.Exit("lakectl generate set-rate: "+err.Error(), 2)
@@ -316,7 +263,14 @@ Examples:
 			if resp.StatusCode != http.StatusOK {
 				return cli.Exit(fmt.Sprintf("lakectl generate set-rate: %s: %s", resp.Status, strings.TrimSpace(string(msg))), 1)
 			}
-			fmt.Fprintf(cmd.Root().Writer, "rate set to %g transactions/s\n", rate)
+			switch rate {
+			case generator.Paused:
+				fmt.Fprintln(cmd.Root().Writer, "generator paused (rate 0); set-rate N or max resumes it")
+			case generator.Max:
+				fmt.Fprintln(cmd.Root().Writer, "rate set to max: as fast as the broker takes records")
+			default:
+				fmt.Fprintf(cmd.Root().Writer, "rate set to %g transactions/s\n", rate)
+			}
 			return nil
 		},
 	}

@@ -37,7 +37,7 @@ Examples:
 			&cli.StringFlag{Name: "ingest-url", Value: "http://127.0.0.1:8092", Sources: cli.EnvVars("FINLAKE_INGEST_URL"), Usage: "ingest HTTP port"},
 			&cli.StringFlag{Name: "flight-url", Value: "http://127.0.0.1:8093", Sources: cli.EnvVars("FINLAKE_FLIGHT_URL"), Usage: "Flight SQL server's HTTP port"},
 			&cli.StringFlag{Name: "flink-url", Value: "http://127.0.0.1:8081", Sources: cli.EnvVars("FINLAKE_FLINK_URL"), Usage: "Flink REST API"},
-			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
+			tableOrJSONFlag(),
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "refresh until Ctrl-C; the exit code is the last verdict"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "refresh period with --watch"},
 			&cli.DurationFlag{Name: "window", Value: time.Minute, Usage: "how far back throughput, alert latency and dead letters are measured"},
@@ -47,9 +47,9 @@ Examples:
 			&cli.StringFlag{Name: "ignore", Usage: "components left out of the verdict: kafka, generator, flink, ingest, flight (comma-separated)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			format := cmd.String("format")
-			if format != "table" && format != "json" {
-				return badInput("--format %q: want table or json", format)
+			asJSON, err := wantJSON(cmd)
+			if err != nil {
+				return err
 			}
 			ignore, err := health.ParseIgnore(cmd.String("ignore"))
 			if err != nil {
@@ -61,7 +61,7 @@ Examples:
 				MaxLag: cmd.Int64("max-lag"), Ignore: ignore}
 			w := cmd.Root().Writer
 			show := func(r health.Report) error {
-				if format == "json" {
+				if asJSON {
 					enc := json.NewEncoder(w)
 					if !cmd.Bool("watch") {
 						enc.SetIndent("", "  ")

@@ -6,11 +6,12 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/finlake/finlake/ingest"
+	"github.com/finlake/finlake/internal/termout"
 )
 
 func maintainFlags(d ingest.MaintainOptions) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "target-file-size", Value: byteSize(d.TargetFileSize),
+		&cli.StringFlag{Name: "target-file-size", Value: termout.Bytes(d.TargetFileSize),
 			Usage: "compaction target per data file (e.g. 128MiB); files under 75% of it are merged per partition"},
 		&cli.DurationFlag{Name: "retain", Value: d.RetainFor,
 			Usage: "expire snapshots older than this (time travel reaches back this far)"},
@@ -23,7 +24,7 @@ func maintainFlags(d ingest.MaintainOptions) []cli.Flag {
 
 func maintainOptions(cmd *cli.Command) (ingest.MaintainOptions, error) {
 	o := ingest.DefaultMaintainOptions()
-	size, err := parseByteSize(cmd.String("target-file-size"))
+	size, err := parseSize(cmd.String("target-file-size"))
 	if err != nil || size < 1<<20 {
 		return o, badInput("--target-file-size %q: want a size of at least 1MiB like 128MiB or 512MB", cmd.String("target-file-size"))
 	}
@@ -54,8 +55,7 @@ func init() {
 			Usage: "commit at least this often while records flow (bounds storage latency)"},
 		&cli.IntFlag{Name: "commit-records", Value: d.CommitRecords,
 			Usage: "commit once a batch holds this many records (bounds memory)"},
-		&cli.StringFlag{Name: "http", Value: d.HTTPAddr, Sources: cli.EnvVars("FINLAKE_INGEST_HTTP"),
-			Usage: "address of /healthz, /readyz, /metrics and /status"},
+		httpFlag(d.HTTPAddr, "FINLAKE_INGEST_HTTP", "/healthz, /readyz, /metrics and /status"),
 		&cli.FloatFlag{Name: "disk-warn-percent", Value: d.DiskWarnPercent,
 			Usage: "warn (logs, /status, /metrics) when the warehouse filesystem is this full"},
 		&cli.FloatFlag{Name: "disk-stop-percent", Value: d.DiskStopPercent,
@@ -104,7 +104,7 @@ Examples:
 			if cfg.CommitInterval <= 0 || cfg.CommitRecords <= 0 {
 				return badInput("--commit-interval and --commit-records must be positive")
 			}
-			cfg.HTTPAddr = cmd.String("http")
+			cfg.HTTPAddr = httpAddr(cmd)
 			cfg.DiskWarnPercent = cmd.Float("disk-warn-percent")
 			cfg.DiskStopPercent = cmd.Float("disk-stop-percent")
 			if !(cfg.DiskWarnPercent > 0 && cfg.DiskWarnPercent <= cfg.DiskStopPercent && cfg.DiskStopPercent <= 100) {

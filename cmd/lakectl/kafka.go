@@ -151,16 +151,3 @@ func kafkaDir(cmd *cli.Command) string {
 	}
 	return filepath.Join(cmd.String("data"), "kafka")
 }
-
-// writeReadyFile renames a temp file into place, so a reader polling for the
-// file never sees it half written.
-func writeReadyFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}

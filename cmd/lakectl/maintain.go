@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/finlake/finlake/ingest"
+	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -73,9 +73,9 @@ Examples:
 				}
 				if !cmd.Bool("json") {
 					fmt.Fprintf(cmd.Root().Writer, "%s.%s: compacted %d files into %d (%s → %s) in %d partition groups; expired %d of %d snapshots (kept at least %d); removed %d orphan files (%s); %s\n",
-						lake.Namespace, t, rep.FilesRewritten, rep.FilesAdded, byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
+						lake.Namespace, t, rep.FilesRewritten, rep.FilesAdded, termout.Bytes(rep.BytesBefore), termout.Bytes(rep.BytesAfter),
 						rep.CompactedGroups, rep.SnapshotsExpired, rep.SnapshotsBefore, rep.RetainedLast,
-						rep.OrphansRemoved, byteSize(rep.OrphanBytes), rep.Duration.Round(1e6))
+						rep.OrphansRemoved, termout.Bytes(rep.OrphanBytes), rep.Duration.Round(1e6))
 				}
 			}
 			if cmd.Bool("json") {
@@ -86,39 +86,4 @@ Examples:
 			return nil
 		},
 	})
-}
-
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-
-// parseByteSize reads sizes such as 128MiB, 512MB, 64M or 1048576.
-func parseByteSize(s string) (int64, error) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	for _, su := range sizeUnits {
-		if n, ok := strings.CutSuffix(u, su.suffix); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-			if err != nil || v < 0 {
-				return 0, fmt.Errorf("bad size %q", s)
-			}
-			return int64(v * float64(su.mult)), nil
-		}
-	}
-	return strconv.ParseInt(u, 10, 64)
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%dB", n)
-	}
 }

@@ -86,13 +86,9 @@ func checkFormat(cmd *cli.Command) error {
 
 // runSQL sends sql and streams the result to the command's writer.
 func runSQL(ctx context.Context, cmd *cli.Command, sql string) error {
-	cfg, err := flightConfig(cmd)
+	cl, err := openFlight(ctx, cmd)
 	if err != nil {
 		return err
-	}
-	cl, err := client.Open(ctx, cfg)
-	if err != nil {
-		return flightExit(err)
 	}
 	defer cl.Close()
 	rows, err := cl.Query(ctx, sql)
@@ -102,7 +98,7 @@ func runSQL(ctx context.Context, cmd *cli.Command, sql string) error {
 	defer rows.Close()
 	if _, err := client.Write(cmd.Root().Writer, rows, client.WriteOptions{
 		Format: cmd.String("format"), MaxTableRows: int(cmd.Int("max-rows"))}); err != nil {
-		return flightExit(client.Explain(cfg, err))
+		return flightExit(client.Explain(cl.Config(), err))
 	}
 	return nil
 }

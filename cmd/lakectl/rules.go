@@ -30,21 +30,6 @@ func badInput(format string, args ...any) error {
 	return cli.Exit("lakectl: "+fmt.Sprintf(format, args...), exitBadInput)
 }
 
-func brokersFlag() cli.Flag {
-	return &cli.StringFlag{Name: "brokers", Value: "127.0.0.1:9092", Sources: cli.EnvVars("FINLAKE_BROKERS"),
-		Usage: "Kafka bootstrap servers, comma-separated"}
-}
-
-func brokerList(cmd *cli.Command) []string {
-	var out []string
-	for _, b := range strings.Split(cmd.String("brokers"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 func rulesKafka(cmd *cli.Command) rules.Kafka {
 	return rules.Kafka{Brokers: brokerList(cmd), Topic: cmd.String("topic")}
 }
@@ -226,18 +211,18 @@ Examples:
   lakectl rules show
   lakectl rules show --format json | jq '.rules[] | select(.enabled)'`,
 		Flags: []cli.Flag{brokersFlag(), topicFlag(),
-			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"}},
+			tableOrJSONFlag()},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			format := cmd.String("format")
-			if format != "table" && format != "json" {
-				return badInput("--format %q: want table or json", format)
+			asJSON, err := wantJSON(cmd)
+			if err != nil {
+				return err
 			}
 			live, err := rulesKafka(cmd).ReadLive(ctx)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
 			w := cmd.Root().Writer
-			if format == "json" {
+			if asJSON {
 				out := struct {
 					Rules []rules.Rule   `json:"rules"`
 					FX    *rules.FXTable `json:"fx_rates"`

@@ -40,8 +40,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:32010", Sources: cli.EnvVars("FINLAKE_FLIGHT_LISTEN"),
 				Usage: "Flight SQL address (host:port; port 0 picks a free one)"},
-			&cli.StringFlag{Name: "http", Value: "127.0.0.1:8093", Sources: cli.EnvVars("FINLAKE_FLIGHT_HTTP"),
-				Usage: "address of /healthz, /readyz, /metrics and /status (empty: off)"},
+			httpFlag("127.0.0.1:8093", "FINLAKE_FLIGHT_HTTP", "/healthz, /readyz, /metrics and /status"),
 			&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate: serve grpc+tls"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert"},
 			&cli.StringFlag{Name: "reader-token", Sources: cli.EnvVars("FINLAKE_READER_TOKEN"),
@@ -63,7 +62,7 @@ Examples:
 }
 
 func runServe(ctx context.Context, cmd *cli.Command) error {
-	maxBytes, err := parseBytes(cmd.String("max-result-bytes"))
+	maxBytes, err := parseSize(cmd.String("max-result-bytes"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-result-bytes: %v", err), 2)
 	}
@@ -78,7 +77,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	cfg := flight.Config{
 		Lake:        lakeConfig(cmd),
 		Listen:      cmd.String("listen"),
-		HTTP:        cmd.String("http"),
+		HTTP:        httpAddr(cmd),
 		TLSCert:     cmd.String("tls-cert"),
 		TLSKey:      cmd.String("tls-key"),
 		Auth:        auth,
@@ -96,11 +95,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	}
 	defer r.Stop()
 	if f := cmd.String("ready-file"); f != "" {
-		tmp := f + ".tmp"
-		if err := os.WriteFile(tmp, []byte(r.Addr()+"\n"), 0o644); err != nil {
-			return cli.Exit(fmt.Sprintf("--ready-file: %v", err), 1)
-		}
-		if err := os.Rename(tmp, f); err != nil {
+		if err := writeReadyFile(f, []byte(r.Addr()+"\n")); err != nil {
 			return cli.Exit(fmt.Sprintf("--ready-file: %v", err), 1)
 		}
 	}
@@ -139,25 +134,4 @@ func readBasicAuthFile(path string) ([]flight.BasicUser, error) {
 		users = append(users, u)
 	}
 	return users, sc.Err()
-}
-
-// parseBytes reads 0, 123, 512MiB, 4GiB, 2GB.
-func parseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
-			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
-			break
-		}
-	}
-	var n float64
-	if _, err := fmt.Sscanf(s, "%g", &n); err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size like 512MiB or 4GiB", s)
-	}
-	return int64(n * float64(mult)), nil
 }

@@ -265,11 +265,11 @@ no stack is running (after printing its last known state, if any).
 Examples:
   lakectl stack status
   lakectl stack status --format json | jq '.processes[] | {name, restarts}'`,
-		Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"}},
+		Flags: []cli.Flag{tableOrJSONFlag()},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			format := cmd.String("format")
-			if format != "table" && format != "json" {
-				return badInput("--format %q: want table or json", format)
+			asJSON, err := wantJSON(cmd)
+			if err != nil {
+				return err
 			}
 			data := cmd.String("data")
 			w := cmd.Root().Writer
@@ -278,7 +278,7 @@ Examples:
 			if err != nil && !errors.Is(err, stack.ErrNotRunning) {
 				return cli.Exit("lakectl stack status: "+err.Error(), exitFailure)
 			}
-			if format == "json" {
+			if asJSON {
 				if err == nil {
 					enc := json.NewEncoder(w)
 					enc.SetIndent("", "  ")
@@ -306,7 +306,7 @@ func printStatus(w io.Writer, st stack.State) {
 		if p.PID > 0 {
 			pid = strconv.Itoa(p.PID)
 			up = (time.Duration(p.UptimeSeconds) * time.Second).String()
-			rss = fmt.Sprintf("%d MiB", p.RSSBytes>>20)
+			rss = termout.Bytes(p.RSSBytes)
 		}
 		note := p.LastError
 		if p.State == "backoff" || note == "" {
@@ -318,7 +318,7 @@ func printStatus(w io.Writer, st stack.State) {
 		rows = append(rows, []string{p.Name, string(p.State), pid, up, strconv.Itoa(p.Restarts), rss, note})
 	}
 	_ = termout.Render(w, []string{"process", "state", "pid", "uptime", "restarts", "rss", "last exit / probe"}, rows)
-	fmt.Fprintf(w, "stack %s, supervisor pid %d, total RSS %d MiB, data %s\n", st.Phase, st.PID, st.TotalRSS()>>20, st.DataDir)
+	fmt.Fprintf(w, "stack %s, supervisor pid %d, total RSS %s, data %s\n", st.Phase, st.PID, termout.Bytes(st.TotalRSS()), st.DataDir)
 }
 
 func stackLogsCmd() *cli.Command {

@@ -15,31 +15,6 @@ import (
 	"github.com/finlake/finlake/lake"
 )
 
-// queryRows runs sql and gives every row as text (for small metadata results).
-func queryRows(ctx context.Context, cl *client.Client, sql string) ([]string, [][]string, error) {
-	rows, err := cl.Query(ctx, sql)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for _, f := range rows.Schema().Fields() {
-		cols = append(cols, f.Name)
-	}
-	var out [][]string
-	for rows.Next() {
-		rec := rows.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			r := make([]string, rec.NumCols())
-			for c := range r {
-				r[c] = client.Text(rec.Column(c), i)
-			}
-			out = append(out, r)
-		}
-	}
-	return cols, out, rows.Err()
-}
-
 func openFlight(ctx context.Context, cmd *cli.Command) (*client.Client, error) {
 	cfg, err := flightConfig(cmd)
 	if err != nil {
@@ -51,8 +26,6 @@ func openFlight(ctx context.Context, cmd *cli.Command) (*client.Client, error) {
 	}
 	return cl, nil
 }
-
-func metaTable(table, kind string) string { return `"` + table + "$" + kind + `"` }
 
 func init() {
 	register(&cli.Command{
@@ -71,24 +44,13 @@ Examples:
 				return err
 			}
 			defer cl.Close()
-			refs, err := cl.Tables(ctx)
+			sums, err := cl.TableSummaries(ctx)
 			if err != nil {
 				return flightExit(err)
 			}
-			sort.Slice(refs, func(i, j int) bool { return refs[i].Schema+refs[i].Name < refs[j].Schema+refs[j].Name })
 			var rows [][]string
-			for _, r := range refs {
-				if strings.Contains(r.Name, "$") {
-					continue
-				}
-				stats := []string{"?", "?", "?"}
-				_, res, err := queryRows(ctx, cl, fmt.Sprintf(
-					"SELECT (SELECT coalesce(sum(record_count), 0) FROM %s), (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)",
-					metaTable(r.Name, "files"), metaTable(r.Name, "files"), metaTable(r.Name, "snapshots")))
-				if err == nil && len(res) == 1 {
-					stats = res[0]
-				}
-				rows = append(rows, append([]string{r.Schema + "." + r.Name, r.Type}, stats...))
+			for _, t := range sums {
+				rows = append(rows, []string{t.Name, t.Type, t.Rows, t.DataFiles, t.Snapshots})
 			}
 			return termout.Render(cmd.Root().Writer, []string{"table", "type", "rows", "data_files", "snapshots"}, rows)
 		},
@@ -124,7 +86,7 @@ Examples:
 			if err := printSchema(w, schema, ""); err != nil {
 				return err
 			}
-			_, files, err := queryRows(ctx, cl, fmt.Sprintf("SELECT partition, record_count, file_size_in_bytes FROM %s", metaTable(table, "files")))
+			_, files, err := cl.TextRows(ctx, fmt.Sprintf("SELECT partition, record_count, file_size_in_bytes FROM %s", client.MetaTable(table, "files")))
 			if err != nil {
 				return flightExit(err)
 			}
@@ -159,12 +121,12 @@ Examples:
 					}
 				}
 			}
-			_, snaps, err := queryRows(ctx, cl, fmt.Sprintf(
-				"SELECT snapshot_id, committed_at, operation FROM %s ORDER BY committed_at DESC LIMIT 1", metaTable(table, "snapshots")))
+			_, snaps, err := cl.TextRows(ctx, fmt.Sprintf(
+				"SELECT snapshot_id, committed_at, operation FROM %s ORDER BY committed_at DESC LIMIT 1", client.MetaTable(table, "snapshots")))
 			if err != nil {
 				return flightExit(err)
 			}
-			_, count, err := queryRows(ctx, cl, fmt.Sprintf("SELECT count(*) FROM %s", metaTable(table, "snapshots")))
+			_, count, err := cl.TextRows(ctx, fmt.Sprintf("SELECT count(*) FROM %s", client.MetaTable(table, "snapshots")))
 			if err != nil {
 				return flightExit(err)
 			}
@@ -188,76 +150,35 @@ Examples:
   lakectl snapshots transactions
   lakectl snapshots alerts --format json
   lakectl query --snapshot ID "SELECT count(*) FROM transactions"   # read one of them`,
-		Flags: append(flightFlags(), &cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
+		Flags: append(flightFlags(), tableOrJSONFlag(),
 			&cli.IntFlag{Name: "limit", Value: 50, Usage: "newest N snapshots (0: all)"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			table, err := tableArg(cmd)
 			if err != nil {
 				return err
 			}
-			format := cmd.String("format")
-			if format != "table" && format != "json" {
-				return badInput("--format %q: want table or json", format)
+			asJSON, err := wantJSON(cmd)
+			if err != nil {
+				return err
 			}
 			cl, err := openFlight(ctx, cmd)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			sql := fmt.Sprintf(`SELECT snapshot_id, committed_at, operation, parent_id, CAST(to_json(summary) AS VARCHAR) AS summary
-FROM %s ORDER BY committed_at DESC, snapshot_id DESC`, metaTable(table, "snapshots"))
-			if n := cmd.Int("limit"); n > 0 {
-				sql += fmt.Sprintf(" LIMIT %d", n)
-			}
-			_, res, err := queryRows(ctx, cl, sql)
+			out, err := cl.Snapshots(ctx, table, int(cmd.Int("limit")))
 			if err != nil {
 				return flightExit(err)
 			}
-			type snap struct {
-				SnapshotID  string            `json:"snapshot_id"`
-				CommittedAt string            `json:"committed_at"`
-				Operation   string            `json:"operation"`
-				ParentID    string            `json:"parent_id,omitempty"`
-				AddedRows   string            `json:"added_records,omitempty"`
-				AddedFiles  string            `json:"added_data_files,omitempty"`
-				TotalRows   string            `json:"total_records,omitempty"`
-				Offsets     map[string]string `json:"kafka_offsets,omitempty"`
-				Summary     map[string]string `json:"summary"`
-			}
-			var out []snap
-			for _, r := range res {
-				s := snap{SnapshotID: r[0], CommittedAt: r[1], Operation: r[2], Summary: map[string]string{}}
-				if r[3] != "NULL" {
-					s.ParentID = r[3]
-				}
-				_ = json.Unmarshal([]byte(r[4]), &s.Summary)
-				s.AddedRows, s.AddedFiles, s.TotalRows = s.Summary["added-records"], s.Summary["added-data-files"], s.Summary["total-records"]
-				for k, v := range s.Summary {
-					if topic, ok := strings.CutPrefix(k, lake.OffsetsPropertyPrefix); ok {
-						if s.Offsets == nil {
-							s.Offsets = map[string]string{}
-						}
-						s.Offsets[topic] = v
-					}
-				}
-				out = append(out, s)
-			}
 			w := cmd.Root().Writer
-			if format == "json" {
-				if out == nil {
-					out = []snap{}
-				}
+			if asJSON {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
 			var rows [][]string
 			for _, s := range out {
-				var offs []string
-				for _, t := range sortedKeys(s.Offsets) {
-					offs = append(offs, t+" "+compactOffsets(s.Offsets[t]))
-				}
-				rows = append(rows, []string{s.SnapshotID, s.CommittedAt, s.Operation, dash(s.AddedRows), dash(s.AddedFiles), dash(s.TotalRows), strings.Join(offs, "\n")})
+				rows = append(rows, []string{s.SnapshotID, s.CommittedAt, s.Operation, dash(s.AddedRows), dash(s.AddedFiles), dash(s.TotalRows), s.OffsetsText()})
 			}
 			return termout.Render(w, []string{"snapshot_id", "committed_at", "operation", "added_rows", "added_files", "total_rows", "kafka_offsets"}, rows)
 		},
@@ -269,23 +190,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// compactOffsets renders the stored offsets JSON {"0":12,"1":40} as 0:12 1:40.
-func compactOffsets(js string) string {
-	var m map[string]any
-	if json.Unmarshal([]byte(js), &m) != nil {
-		return js
-	}
-	keys := sortedKeys(m)
-	sort.Slice(keys, func(i, j int) bool {
-		a, _ := strconv.Atoi(keys[i])
-		b, _ := strconv.Atoi(keys[j])
-		return a < b
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s:%v", k, m[k])
-	}
-	return strings.Join(parts, " ")
 }

@@ -33,12 +33,12 @@ Fails (exit 1) if an existing topic breaks the contract, e.g. a non-compacted al
 
 Example:
   lakectl topics create --brokers 127.0.0.1:9092 --partitions 6`,
-				Flags: []cli.Flag{topicsBrokersFlag(),
+				Flags: []cli.Flag{brokersFlag(),
 					&cli.IntFlag{Name: "partitions", Value: contract.DefaultDataPartitions,
 						Usage: "partitions of newly created data topics (alert-rules always has 1)"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					w := cmd.Root().Writer
-					err := contract.Ensure(ctx, topicsBrokerList(cmd),
+					err := contract.Ensure(ctx, brokerList(cmd),
 						contract.WithDataPartitions(int32(cmd.Int("partitions"))),
 						contract.WithReport(func(s contract.Status) {
 							what := "found"
@@ -57,26 +57,11 @@ Example:
 				Name:        "list",
 				Usage:       "list the cluster's topics with partitions and the sum of their end offsets",
 				Description: "Example:\n  lakectl topics list --brokers 127.0.0.1:9092",
-				Flags:       []cli.Flag{topicsBrokersFlag()},
+				Flags:       []cli.Flag{brokersFlag()},
 				Action:      topicsList,
 			},
 		},
 	})
-}
-
-func topicsBrokersFlag() cli.Flag {
-	return &cli.StringFlag{Name: "brokers", Value: "127.0.0.1:9092", Sources: cli.EnvVars("FINLAKE_BROKERS"),
-		Usage: "Kafka bootstrap servers, comma-separated"}
-}
-
-func topicsBrokerList(cmd *cli.Command) []string {
-	var out []string
-	for _, b := range strings.Split(cmd.String("brokers"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
 }
 
 func configString(c map[string]string) string {
@@ -90,7 +75,7 @@ func configString(c map[string]string) string {
 func topicsList(ctx context.Context, cmd *cli.Command) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(topicsBrokerList(cmd)...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerList(cmd)...))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("lakectl topics list: %v", err), 1)
 	}
