@@ -120,7 +120,9 @@ func FormatAlert(a contract.Alert, recordTime time.Time) string {
 
 // DecodeDeadLetter reads a dead-letter record value (the contract's
 // DeadLetterRecord).
-func DecodeDeadLetter(v []byte) (contract.DeadLetterRecord, error) { return contract.DecodeDeadLetter(v) }
+func DecodeDeadLetter(v []byte) (contract.DeadLetterRecord, error) {
+	return contract.DecodeDeadLetter(v)
+}
 
 // FormatDeadLetter renders one dead letter: where it came from, every error,
 // and the start of the raw value.
