@@ -149,11 +149,7 @@ func (r *run) fullSpeed(t *testing.T) {
 	// Dead letters: exactly the malformed records.
 	dead := map[string]int{}
 	drain(t, p.brokers(), contract.DeadLetter, 3*time.Second, func(rec *kgo.Record) {
-		var dl struct {
-			Raw       *string `json:"raw"`
-			RawBase64 *string `json:"raw_base64"`
-			Errors    []any   `json:"errors"`
-		}
+		var dl contract.DeadLetterRecord
 		mustJSON(t, rec.Value, &dl)
 		switch {
 		case dl.Raw != nil:
@@ -246,13 +242,8 @@ func (r *run) hotReload(t *testing.T) {
 			}
 		}
 		for _, s := range alerts.take() {
-			var a struct {
-				TransactionID string `json:"transaction_id"`
-				RuleName      string `json:"rule_name"`
-				RuleVersion   int    `json:"rule_version"`
-			}
-			if json.Unmarshal(s.rec.Value, &a) == nil && a.RuleName == "high_value" {
-				highValue[a.TransactionID] = a.RuleVersion
+			if a, err := contract.DecodeAlert(s.rec.Value); err == nil && a.RuleName == "high_value" {
+				highValue[a.TransactionID] = int(a.RuleVersion)
 			}
 		}
 	}

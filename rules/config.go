@@ -1,7 +1,9 @@
 // Package rules owns the fraud-rule configuration: parsing and validating
-// config/rules.yaml and config/fx_rates.yaml (errors carry YAML line numbers),
-// the JSON records of the compacted alert-rules topic, reading the live rule
-// set back from that topic, diffing, and publishing changes transactionally.
+// config/rules.yaml and config/fx_rates.yaml (errors carry YAML line numbers;
+// LoadFX is the one reader of the FX file), reading the live rule set back
+// from the compacted alert-rules topic, diffing, and publishing changes
+// transactionally. The records themselves are contract.Rule and
+// contract.FXTable.
 package rules
 
 import (
