@@ -1,6 +1,8 @@
-// Package contract owns the Kafka topics of the finlake contract: their names,
-// their specs (partitions, replication, configs) and creating them
-// idempotently on a cluster.
+// Package contract is the one Go home of the finlake contract's facts: the
+// Kafka topics (names, specs, creating them idempotently on a cluster), the
+// record types that travel on them (records.go, held to the shared vectors
+// in testdata/ that flinkjob's tests also read) and the layout of the data
+// directory (datadir.go).
 package contract
 
 import (

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack"
 )
 
@@ -168,7 +169,7 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 	t.Helper()
 	startOffsets := rawEndOffsets(t, p)
 	startCount := sumOffsets(startOffsets)
-	alerts := followFrom(t, p.brokers(), "alerts", endOffsets(t, p, "alerts"))
+	alerts := followFrom(t, p.brokers(), contract.Alerts, endOffsets(t, p, contract.Alerts))
 	windowStart := time.Now()
 	gen := p.lakectl(context.Background(), "generate", "--rate", fmt.Sprint(rate), "--http", "off",
 		"--malformed-rate", "0", "--fraud-rate", "0.05", "--progress=false")
@@ -197,7 +198,7 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 	alerts.close()
 	step.Alert = latencyOf(alertMS)
 	genTimes := map[string]int64{}
-	drainFrom(t, p.brokers(), "raw-transactions", startOffsets, func(r *kgo.Record) {
+	drainFrom(t, p.brokers(), contract.RawTransactions, startOffsets, func(r *kgo.Record) {
 		var ev event
 		if json.Unmarshal(r.Value, &ev) == nil {
 			if _, ok := genTimes[ev.TransactionID+"/"+ev.Status]; !ok {
@@ -213,7 +214,7 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 
 func rawEndOffsets(t *testing.T, p *pipeline) map[int32]int64 {
 	t.Helper()
-	return endOffsets(t, p, "raw-transactions")
+	return endOffsets(t, p, contract.RawTransactions)
 }
 
 func endOffsets(t *testing.T, p *pipeline, topic string) map[int32]int64 {

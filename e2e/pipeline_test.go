@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack"
 )
 
@@ -83,7 +84,7 @@ func (r *run) fullSpeed(t *testing.T) {
 		t.Fatalf("generator wrote %d records, want %d", len(lines), count)
 	}
 
-	alerts := follow(t, p.brokers(), "alerts")
+	alerts := follow(t, p.brokers(), contract.Alerts)
 	genStart := time.Now()
 	if out, err := p.lakectl(ctx, append(genArgs, "--http", "off", "--labels", filepath.Join(r.work, "labels-kafka.jsonl"))...).CombinedOutput(); err != nil {
 		t.Fatalf("generate to Kafka: %v\n%s", err, out)
@@ -123,7 +124,7 @@ func (r *run) fullSpeed(t *testing.T) {
 	gen := map[string]int64{}
 	rawCount := 0
 	rawValues := map[string]int{}
-	drain(t, p.brokers(), "raw-transactions", 3*time.Second, func(rec *kgo.Record) {
+	drain(t, p.brokers(), contract.RawTransactions, 3*time.Second, func(rec *kgo.Record) {
 		rawCount++
 		rawValues[string(rec.Value)]++
 		var ev event
@@ -147,12 +148,8 @@ func (r *run) fullSpeed(t *testing.T) {
 
 	// Dead letters: exactly the malformed records.
 	dead := map[string]int{}
-	drain(t, p.brokers(), "dead-letter", 3*time.Second, func(rec *kgo.Record) {
-		var dl struct {
-			Raw       *string `json:"raw"`
-			RawBase64 *string `json:"raw_base64"`
-			Errors    []any   `json:"errors"`
-		}
+	drain(t, p.brokers(), contract.DeadLetter, 3*time.Second, func(rec *kgo.Record) {
+		var dl contract.DeadLetterRecord
 		mustJSON(t, rec.Value, &dl)
 		switch {
 		case dl.Raw != nil:
@@ -222,8 +219,8 @@ func (r *run) fullSpeed(t *testing.T) {
 
 func (r *run) hotReload(t *testing.T) {
 	p := r.p
-	processed := follow(t, p.brokers(), "transactions-processed")
-	alerts := follow(t, p.brokers(), "alerts")
+	processed := follow(t, p.brokers(), contract.TransactionsProcessed)
+	alerts := follow(t, p.brokers(), contract.Alerts)
 	flinkRestarts := p.status(stack.Flink).Restarts
 	var n int
 	probe := func(amount string) string {
@@ -232,7 +229,7 @@ func (r *run) hotReload(t *testing.T) {
 		acct := fmt.Sprintf("ACRELOAD%04d", n)
 		v := fmt.Sprintf(`{"transaction_id":%q,"timestamp":%q,"account_id":%q,"amount":%s,"currency":"USD","merchant_name":"Probe Store","merchant_category":"retail","transaction_type":"purchase","location_country":"US","status":"completed"}`,
 			id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), acct, amount)
-		produce(t, p.brokers(), "raw-transactions", []byte(acct), []byte(v))
+		produce(t, p.brokers(), contract.RawTransactions, []byte(acct), []byte(v))
 		return id
 	}
 	var seenProcessed = map[string]bool{}
@@ -245,13 +242,8 @@ func (r *run) hotReload(t *testing.T) {
 			}
 		}
 		for _, s := range alerts.take() {
-			var a struct {
-				TransactionID string `json:"transaction_id"`
-				RuleName      string `json:"rule_name"`
-				RuleVersion   int    `json:"rule_version"`
-			}
-			if json.Unmarshal(s.rec.Value, &a) == nil && a.RuleName == "high_value" {
-				highValue[a.TransactionID] = a.RuleVersion
+			if a, err := contract.DecodeAlert(s.rec.Value); err == nil && a.RuleName == "high_value" {
+				highValue[a.TransactionID] = int(a.RuleVersion)
 			}
 		}
 	}
@@ -357,7 +349,7 @@ func (r *run) faults(t *testing.T) {
 		bad[k] = v
 	}
 	want := map[string]bool{}
-	drain(t, p.brokers(), "raw-transactions", 5*time.Second, func(rec *kgo.Record) {
+	drain(t, p.brokers(), contract.RawTransactions, 5*time.Second, func(rec *kgo.Record) {
 		if bad[string(rec.Value)] > 0 {
 			bad[string(rec.Value)]--
 			return

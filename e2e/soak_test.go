@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack"
 )
 
@@ -123,7 +124,7 @@ func TestSoak(t *testing.T) {
 	res.FilesAfter = liveFiles(t, loadTable(t, p.data, "transactions"), &live)
 	liveFiles(t, loadTable(t, p.data, "alerts"), &live)
 	res.LiveDataBytes = live
-	res.WarehouseBytes = duBytes(filepath.Join(p.data, "warehouse"))
+	res.WarehouseBytes = duBytes(contract.DataDir{Root: p.data}.Warehouse())
 	if snap := loadTable(t, p.data, "alerts").CurrentSnapshot(); snap != nil && snap.Summary != nil {
 		fmt.Sscan(snap.Summary.Properties["total-records"], &res.Alerts)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-adbc/go/adbc"
 	"github.com/apache/iceberg-go"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/flight"
 	"github.com/finlake/finlake/lake"
 )
@@ -83,7 +84,7 @@ func TestHostileQueriesAreRefusedAndTheServerKeepsAnswering(t *testing.T) {
 		"PIVOT lake.transactions ON currency USING sum(amount)",
 		"DESCRIBE COPY (SELECT 1) TO '" + out + "'",
 		"SELECT 'unterminated",
-		"SELECT * FROM read_text('" + filepath.Join(filepath.Dir(wh), "catalog.db") + "')",
+		"SELECT * FROM read_text('" + contract.DataDir{Root: filepath.Dir(wh)}.Catalog() + "')",
 		"SELECT * FROM parquet_metadata('/etc/passwd')",
 		"SELECT * FROM read_csv('file:///etc/passwd')",
 		"SELECT 1\x00; COPY (SELECT 1) TO '" + out + "'",

@@ -2,9 +2,9 @@ package generator
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/goccy/go-yaml"
+	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/rules"
 )
 
 // Currency is an ISO 4217 currency the generator emits. Only currencies present
@@ -90,24 +90,25 @@ func (fx *FXTable) USD(c Currency, minor int64) float64 {
 	return float64(minor) / float64(currencyScale[c]) * fx[c]
 }
 
-// LoadFX reads an fx_rates.yaml file ({usd_per_unit: {USD: 1, ...}}); every
-// currency the generator emits must be present.
+// LoadFX reads an FX table file (config/fx_rates.yaml) with the rules
+// package's loader, so the file is validated the same way whoever reads it,
+// and keeps the rates of the currencies the generator emits.
 func LoadFX(path string) (FXTable, error) {
-	raw, err := os.ReadFile(path)
+	t, err := rules.LoadFX(path)
 	if err != nil {
-		return FXTable{}, fmt.Errorf("read FX table: %w", err)
+		return FXTable{}, err
 	}
-	var doc struct {
-		USDPerUnit map[string]float64 `yaml:"usd_per_unit"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return FXTable{}, fmt.Errorf("parse FX table %s: %w", path, err)
-	}
+	return FXFrom(t)
+}
+
+// FXFrom converts the FX record of the contract to the generator's table;
+// every currency the generator emits must be present.
+func FXFrom(t contract.FXTable) (FXTable, error) {
 	var fx FXTable
 	for i, code := range currencyCodes {
-		v, ok := doc.USDPerUnit[code]
-		if !ok || v <= 0 {
-			return FXTable{}, fmt.Errorf("FX table %s: usd_per_unit.%s missing or not positive; the generator emits %v", path, code, currencyCodes)
+		v, err := t.USDPerUnit[code].Float64()
+		if err != nil || v <= 0 {
+			return FXTable{}, fmt.Errorf("FX table: usd_per_unit.%s missing or not positive; the generator emits %v", code, currencyCodes)
 		}
 		fx[i] = v
 	}

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finlake/finlake/contract"
 )
 
 // RawTopic is the topic the generator produces to.
-const RawTopic = "raw-transactions"
+const RawTopic = contract.RawTransactions
 
 // KafkaOptions configure the producer.
 type KafkaOptions struct {

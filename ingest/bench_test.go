@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
@@ -42,7 +43,7 @@ func benchBroker(b *testing.B) testTopics {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = br.Stop() })
-	tt := testTopics{brokers: []string{br.Bootstrap()}, transactions: "transactions-processed", alerts: "alerts"}
+	tt := testTopics{brokers: []string{br.Bootstrap()}, transactions: contract.TransactionsProcessed, alerts: contract.Alerts}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(tt.brokers...))
 	if err != nil {
 		b.Fatal(err)

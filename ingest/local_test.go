@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -172,7 +173,7 @@ func TestParseDecimalIsExactAndRejectsOverflow(t *testing.T) {
 
 func TestRetriedCommitOfAnAlreadyCommittedBatchWritesNothing(t *testing.T) {
 	cat, _ := localLake(t)
-	w := testWriter(t, cat, lake.TableTransactions, "transactions-processed")
+	w := testWriter(t, cat, lake.TableTransactions, contract.TransactionsProcessed)
 	ctx := context.Background()
 	base := commitRecords(t, w, 0, 20, lake.Offsets{})
 
@@ -217,7 +218,7 @@ func TestRetriedCommitOfAnAlreadyCommittedBatchWritesNothing(t *testing.T) {
 
 func TestCompactionSnapshotCarriesOffsetsAndKeepsRows(t *testing.T) {
 	cat, _ := localLake(t)
-	w := testWriter(t, cat, lake.TableTransactions, "transactions-processed")
+	w := testWriter(t, cat, lake.TableTransactions, contract.TransactionsProcessed)
 	off := lake.Offsets{}
 	for i := 0; i < 4; i++ {
 		off = commitRecords(t, w, i*25, 25, off)
@@ -236,7 +237,7 @@ func TestCompactionSnapshotCarriesOffsetsAndKeepsRows(t *testing.T) {
 	if cur.Summary.Operation != table.OpReplace {
 		t.Fatalf("current snapshot should be the compaction (replace), got %s", cur.Summary.Operation)
 	}
-	got, err := lake.DecodeOffsets(cur.Summary.Properties[lake.OffsetsProperty("transactions-processed")])
+	got, err := lake.DecodeOffsets(cur.Summary.Properties[lake.OffsetsProperty(contract.TransactionsProcessed)])
 	if err != nil || !got.Equal(lake.Offsets{0: 100}) {
 		t.Fatalf("compaction snapshot offsets: want {0:100}, got %v (%v)", got, err)
 	}
@@ -248,7 +249,7 @@ func TestCompactionSnapshotCarriesOffsetsAndKeepsRows(t *testing.T) {
 func TestExpiryNeverExpiresTheNewestOffsetSnapshot(t *testing.T) {
 	cat, _ := localLake(t)
 	ctx := context.Background()
-	w := testWriter(t, cat, lake.TableTransactions, "transactions-processed")
+	w := testWriter(t, cat, lake.TableTransactions, contract.TransactionsProcessed)
 	off := commitRecords(t, w, 0, 10, lake.Offsets{})
 	off = commitRecords(t, w, 10, 10, off)
 	// Snapshots without offsets on top (another tool appending), so that a
@@ -281,7 +282,7 @@ func TestExpiryNeverExpiresTheNewestOffsetSnapshot(t *testing.T) {
 		t.Fatalf("want exactly the oldest snapshot expired, report %+v", rep)
 	}
 	tbl, _ := cat.LoadTable(ctx, w.ident())
-	got, snap, err := lake.LatestOffsets(tbl, "transactions-processed")
+	got, snap, err := lake.LatestOffsets(tbl, contract.TransactionsProcessed)
 	if err != nil || snap == nil || !got.Equal(off) {
 		t.Fatalf("after expiry: want offsets %v, got %v (snapshot %v, %v)", off, got, snap, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/google/uuid"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/obs"
 	"github.com/finlake/finlake/lake"
 )
@@ -54,8 +55,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Brokers:           []string{"127.0.0.1:9092"},
-		TransactionsTopic: "transactions-processed",
-		AlertsTopic:       "alerts",
+		TransactionsTopic: contract.TransactionsProcessed,
+		AlertsTopic:       contract.Alerts,
 		Group:             "finlake-ingest",
 		CommitInterval:    5 * time.Second,
 		CommitRecords:     50000,

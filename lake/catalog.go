@@ -16,6 +16,8 @@ import (
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/finlake/finlake/contract"
 )
 
 // CatalogName is the Iceberg catalog name every reader must use.
@@ -24,25 +26,19 @@ const CatalogName = "finlake"
 // Namespace holds every finlake table.
 const Namespace = "lake"
 
-// Config locates the catalog and the warehouse; empty fields derive from DataDir.
+// Config locates the catalog and the warehouse; empty fields derive from
+// DataDir by the contract's layout.
 type Config struct {
-	DataDir    string // default ./data
+	DataDir    string // default contract.DefaultDataDir
 	CatalogURI string // SQLite path, sqlite:// or file: URI, or postgres:// URI; default <data>/catalog.db
 	Warehouse  string // default <data>/warehouse
-}
-
-func (c Config) dataDir() string {
-	if c.DataDir == "" {
-		return "./data"
-	}
-	return c.DataDir
 }
 
 // WarehouseDir is the absolute warehouse directory.
 func (c Config) WarehouseDir() (string, error) {
 	w := c.Warehouse
 	if w == "" {
-		w = filepath.Join(c.dataDir(), "warehouse")
+		w = contract.DataDir{Root: c.DataDir}.Warehouse()
 	}
 	w = strings.TrimPrefix(w, "file://")
 	return filepath.Abs(w)
@@ -56,7 +52,7 @@ func (c Config) catalogDSN() (driver, dsn string, dialect sqlcat.SupportedDialec
 	}
 	path := uri
 	if path == "" {
-		path = filepath.Join(c.dataDir(), "catalog.db")
+		path = contract.DataDir{Root: c.DataDir}.Catalog()
 	}
 	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {

@@ -8,6 +8,8 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/finlake/finlake/contract"
 )
 
 // Table names in the lake namespace.
@@ -134,8 +136,8 @@ type TableDef struct {
 // Tables lists every table EnsureTables creates.
 func Tables() []TableDef {
 	return []TableDef{
-		{Name: TableTransactions, Schema: TransactionsSchema(), DayOf: "timestamp", SourceTopic: "transactions-processed"},
-		{Name: TableAlerts, Schema: AlertsSchema(), DayOf: "alert_timestamp", SourceTopic: "alerts"},
+		{Name: TableTransactions, Schema: TransactionsSchema(), DayOf: "timestamp", SourceTopic: contract.TransactionsProcessed},
+		{Name: TableAlerts, Schema: AlertsSchema(), DayOf: "alert_timestamp", SourceTopic: contract.Alerts},
 		{Name: TablePipelineRuns, Schema: PipelineRunsSchema(), DayOf: "window_start"},
 	}
 }

@@ -1,7 +1,9 @@
 // Package rules owns the fraud-rule configuration: parsing and validating
-// config/rules.yaml and config/fx_rates.yaml (errors carry YAML line numbers),
-// the JSON records of the compacted alert-rules topic, reading the live rule
-// set back from that topic, diffing, and publishing changes transactionally.
+// config/rules.yaml and config/fx_rates.yaml (errors carry YAML line numbers;
+// LoadFX is the one reader of the FX file), reading the live rule set back
+// from the compacted alert-rules topic, diffing, and publishing changes
+// transactionally. The records themselves are contract.Rule and
+// contract.FXTable.
 package rules
 
 import (
@@ -19,10 +21,12 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/finlake/finlake/contract"
 )
 
 // FXKey is the alert-rules key that carries the FX table.
-const FXKey = "_fx_rates"
+const FXKey = contract.FXKey
 
 // Rule types and severities the Flink job understands.
 var (
@@ -43,24 +47,13 @@ func SeverityRank(s string) int {
 	return 0
 }
 
-// Rule is one record value on alert-rules, exactly the contract's JSON.
-type Rule struct {
-	Name        string         `json:"rule_name"`
-	Type        string         `json:"rule_type"`
-	Version     int64          `json:"version"`
-	Enabled     bool           `json:"enabled"`
-	Severity    string         `json:"severity"`
-	Description string         `json:"description"`
-	Params      map[string]any `json:"params"`
-}
-
-// FXTable is the value under key _fx_rates: the USD value of one unit of each
-// currency. Rates are json.Number so they travel as the decimal written in
-// the file, never through a float.
-type FXTable struct {
-	USDPerUnit map[string]json.Number `json:"usd_per_unit"`
-	Version    int64                  `json:"version"`
-}
+// Rule and FXTable are the alert-rules records; contract declares them,
+// with their encoding, for every reader (the names here keep Set and Plan
+// reading as rules' own vocabulary).
+type (
+	Rule    = contract.Rule
+	FXTable = contract.FXTable
+)
 
 // Set is a complete configuration: the rules by name and the FX table.
 type Set struct {
@@ -163,6 +156,21 @@ func unreadableFX(err error) string {
 		return "no FX table here: " + hint
 	}
 	return fmt.Sprintf("cannot read the FX table (%v): %s", err, hint)
+}
+
+// LoadFX reads and validates an FX table file alone (config/fx_rates.yaml):
+// the one reader of that file, for the generator as for the rules publisher.
+func LoadFX(path string) (FXTable, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return FXTable{}, fmt.Errorf("read FX rates: %w", err)
+	}
+	c := &checker{file: path}
+	fx := parseFX(c, data)
+	if err := c.err(); err != nil {
+		return FXTable{}, err
+	}
+	return *fx, nil
 }
 
 // Parse validates rule YAML (and FX YAML when fxData is not nil) and returns

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -145,42 +144,6 @@ func canon(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// Encode gives the alert-rules record value of a rule: exactly the contract's JSON.
-func (r Rule) Encode() ([]byte, error) {
-	if r.Params == nil {
-		r.Params = map[string]any{}
-	}
-	return json.Marshal(r)
-}
-
-// Encode gives the alert-rules record value of the FX table.
-func (f FXTable) Encode() ([]byte, error) { return json.Marshal(f) }
-
-// DecodeRule reads a rule record value; numbers stay json.Number.
-func DecodeRule(key string, value []byte) (Rule, error) {
-	var r Rule
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	if err := dec.Decode(&r); err != nil {
-		return Rule{}, fmt.Errorf("rule %q: %w", key, err)
-	}
-	if r.Name != key {
-		return Rule{}, fmt.Errorf("rule record key %q carries rule_name %q", key, r.Name)
-	}
-	return r, nil
-}
-
-// DecodeFX reads the _fx_rates record value.
-func DecodeFX(value []byte) (FXTable, error) {
-	var f FXTable
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	if err := dec.Decode(&f); err != nil {
-		return FXTable{}, fmt.Errorf("%s: %w", FXKey, err)
-	}
-	return f, nil
 }
 
 // ParamsString renders params compactly for tables: amount_usd=10000 window=1m.

@@ -48,7 +48,7 @@ func (k Kafka) ReadLive(ctx context.Context) (Set, error) {
 		case key == FXKey && r.Value == nil:
 			live.FX = nil
 		case key == FXKey:
-			fx, err := DecodeFX(r.Value)
+			fx, err := contract.DecodeFX(r.Value)
 			if err != nil {
 				slog.Warn("skipping undecodable FX record", "offset", r.Offset, "err", err)
 				return
@@ -57,7 +57,7 @@ func (k Kafka) ReadLive(ctx context.Context) (Set, error) {
 		case r.Value == nil:
 			delete(live.Rules, key)
 		default:
-			rule, err := DecodeRule(key, r.Value)
+			rule, err := contract.DecodeRule(key, r.Value)
 			if err != nil {
 				slog.Warn("skipping undecodable rule record", "partition", r.Partition, "offset", r.Offset, "err", err)
 				return

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/supervisor"
 )
 
@@ -54,23 +55,19 @@ func (s State) TotalRSS() int64 {
 	return n
 }
 
-// Dir is <data>/stack.
-func Dir(dataDir string) string { return filepath.Join(dataDir, "stack") }
-
-// LogDir is <data>/logs, where every process's log goes.
-func LogDir(dataDir string) string { return filepath.Join(dataDir, "logs") }
-
-func lockPath(dataDir string) string  { return filepath.Join(Dir(dataDir), "supervisor.lock") }
-func pidPath(dataDir string) string   { return filepath.Join(Dir(dataDir), "supervisor.pid") }
-func statePath(dataDir string) string { return filepath.Join(Dir(dataDir), "state.json") }
+// The stack's own files, in the data dir's stack/ entry.
+func stackDir(dataDir string) string  { return contract.DataDir{Root: dataDir}.Stack() }
+func lockPath(dataDir string) string  { return filepath.Join(stackDir(dataDir), "supervisor.lock") }
+func pidPath(dataDir string) string   { return filepath.Join(stackDir(dataDir), "supervisor.pid") }
+func statePath(dataDir string) string { return filepath.Join(stackDir(dataDir), "state.json") }
 
 // ErrNotRunning says no supervisor holds the data dir.
 var ErrNotRunning = errors.New("no stack is running on this data directory")
 
 // lock takes the data dir's supervisor lock without waiting.
 func lock(dataDir string) (release func(), err error) {
-	if err := os.MkdirAll(Dir(dataDir), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", Dir(dataDir), err)
+	if err := os.MkdirAll(stackDir(dataDir), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", stackDir(dataDir), err)
 	}
 	f, err := os.OpenFile(lockPath(dataDir), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {

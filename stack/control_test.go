@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/supervisor"
 )
 
@@ -136,7 +137,7 @@ func (l *lockedBuffer) String() string {
 
 func TestLogsFollowPrintsNewLinesAcrossRotation(t *testing.T) {
 	data := t.TempDir()
-	if err := os.MkdirAll(LogDir(data), 0o755); err != nil {
+	if err := os.MkdirAll(contract.DataDir{Root: data}.Logs(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	path := LogPath(data, "svc")

@@ -10,12 +10,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/finlake/finlake/contract"
 )
 
 // LogNames lists the processes (and "supervisor") that have a log under
 // <data>/logs, sorted.
 func LogNames(dataDir string) ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(LogDir(dataDir), "*.log"))
+	matches, err := filepath.Glob(filepath.Join(contract.DataDir{Root: dataDir}.Logs(), "*.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -27,8 +29,10 @@ func LogNames(dataDir string) ([]string, error) {
 	return names, nil
 }
 
-// LogPath is the log file of one process.
-func LogPath(dataDir, name string) string { return filepath.Join(LogDir(dataDir), name+".log") }
+// LogPath is the log file of one process (the supervisor names them so).
+func LogPath(dataDir, name string) string {
+	return filepath.Join(contract.DataDir{Root: dataDir}.Logs(), name+".log")
+}
 
 // PrintLogs writes the last n lines of each named log to w (all of it when
 // n <= 0), then, with follow, keeps printing new lines until ctx ends. With

@@ -134,7 +134,7 @@ func (c *Config) defaults() error {
 // Endpoints names what a user connects to.
 func (c Config) Endpoints() map[string]string {
 	_ = c.defaults()
-	e := map[string]string{"data": c.DataDir, "logs": LogDir(c.DataDir)}
+	e := map[string]string{"data": c.DataDir, "logs": contract.DataDir{Root: c.DataDir}.Logs()}
 	add := func(proc, key, value string) {
 		if !slices.Contains(c.Skip, proc) {
 			e[key] = value
@@ -176,7 +176,7 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 	}
 	readyz := func(port int) string { return "http://" + addr(port) + "/readyz" }
 
-	kafkaArgs := []string{"kafka", "run", "--dir", filepath.Join(c.DataDir, "kafka"), "--port", strconv.Itoa(c.Ports.Kafka)}
+	kafkaArgs := []string{"kafka", "run", "--dir", contract.DataDir{Root: c.DataDir}.Kafka(), "--port", strconv.Itoa(c.Ports.Kafka)}
 	if c.KafkaHeapMB > 0 {
 		kafkaArgs = append(kafkaArgs, "--heap-mb", strconv.Itoa(c.KafkaHeapMB))
 	}
@@ -205,7 +205,7 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 				"-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
 				"-jar", c.FlinkJar,
 				"--bootstrap", brokers,
-				"--checkpoint-dir", filepath.Join(c.DataDir, "flink", "checkpoints"),
+				"--checkpoint-dir", contract.DataDir{Root: c.DataDir}.FlinkCheckpoints(),
 				"--rest-port", strconv.Itoa(c.Ports.Flink),
 			},
 			Env:       env,

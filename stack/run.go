@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/supervisor"
 )
 
@@ -42,7 +43,7 @@ func Run(ctx context.Context, specs []supervisor.Spec, o RunOptions) error {
 	defer os.Remove(pidPath(o.DataDir))
 
 	sopts := o.Supervisor
-	sopts.LogDir = LogDir(o.DataDir)
+	sopts.LogDir = contract.DataDir{Root: o.DataDir}.Logs()
 	sopts.Logger = log
 	sup, err := supervisor.New(specs, sopts)
 	if err != nil {

@@ -8,13 +8,14 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/obs"
 	"github.com/finlake/finlake/lake"
 )
 
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "data", Value: "./data", Sources: cli.EnvVars("FINLAKE_DATA"),
+		&cli.StringFlag{Name: "data", Value: contract.DefaultDataDir, Sources: cli.EnvVars("FINLAKE_DATA"),
 			Usage: "directory holding all finlake state (catalog, warehouse, logs)"},
 		&cli.StringFlag{Name: "catalog-uri", Sources: cli.EnvVars("FINLAKE_CATALOG_URI"),
 			Usage: "SQL catalog: a SQLite file path or sqlite:// URI, or postgres://… (default <data>/catalog.db)"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
@@ -149,5 +150,5 @@ func kafkaDir(cmd *cli.Command) string {
 	if d := cmd.String("dir"); d != "" {
 		return d
 	}
-	return filepath.Join(cmd.String("data"), "kafka")
+	return contract.DataDir{Root: cmd.String("data")}.Kafka()
 }

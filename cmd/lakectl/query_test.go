@@ -20,6 +20,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -110,14 +111,14 @@ func startTestServer(t *testing.T) testServer {
 			"is_flagged": flagged, "kafka_partition": 0, "kafka_offset": n - 1, "kafka_timestamp": ts(gen)}
 	}
 	// Snapshot 1: T1 and T3 pending, T2 completed at once.
-	tbl := appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty("transactions-processed"): `{"0":3}`},
+	tbl := appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty(contract.TransactionsProcessed): `{"0":3}`},
 		tx("T1", "AC1", "100.00", "EUR", "108.00", "dining", "purchase", "FR", "pending", -3*time.Hour, -3*time.Hour, false),
 		tx("T2", "AC2", "12000.00", "USD", "12000.00", "travel", "purchase", "US", "completed", -3*time.Hour, -3*time.Hour, true),
 		tx("T3", "AC1", "50.00", "GBP", "63.50", "retail", "purchase", "GB", "pending", -3*time.Hour, -3*time.Hour, true))
 	s := testServer{snap1: tbl.CurrentSnapshot().SnapshotID, snap1Millis: tbl.CurrentSnapshot().TimestampMs}
 	time.Sleep(20 * time.Millisecond) // distinct commit instants for --as-of
 	// Snapshot 2: T1 completes after 30s, T3 fails after 60s, T4 arrives.
-	appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty("transactions-processed"): `{"0":6}`},
+	appendJSON(t, cat, lake.TableTransactions, map[string]string{lake.OffsetsProperty(contract.TransactionsProcessed): `{"0":6}`},
 		tx("T1", "AC1", "100.00", "EUR", "108.00", "dining", "purchase", "FR", "completed", -3*time.Hour, -3*time.Hour+30*time.Second, false),
 		tx("T3", "AC1", "50.00", "GBP", "63.50", "retail", "purchase", "GB", "failed", -3*time.Hour, -3*time.Hour+60*time.Second, true),
 		tx("T4", "AC3", "5000", "JPY", "33.50", "online", "purchase", "JP", "pending", -time.Hour, -time.Hour, false))
@@ -312,7 +313,7 @@ func TestQueryCommands(t *testing.T) {
 			t.Fatalf("%v: %s", err, js)
 		}
 		if len(snaps) != 2 || snaps[1].ID != strconv.FormatInt(s.snap1, 10) || snaps[1].Added != "3" ||
-			snaps[0].Offsets["transactions-processed"] != `{"0":6}` {
+			snaps[0].Offsets[contract.TransactionsProcessed] != `{"0":6}` {
 			t.Errorf("snapshots: %s", js)
 		}
 	})

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/stack"
 )
@@ -148,7 +148,7 @@ func stackUp(ctx context.Context, cmd *cli.Command) error {
 		},
 	})
 	if err != nil {
-		return cli.Exit("lakectl stack up: "+err.Error()+"\nlogs: "+stack.LogDir(cfg.DataDir), exitFailure)
+		return cli.Exit("lakectl stack up: "+err.Error()+"\nlogs: "+contract.DataDir{Root: cfg.DataDir}.Logs(), exitFailure)
 	}
 	return nil
 }
@@ -162,10 +162,10 @@ func stackDetach(ctx context.Context, cmd *cli.Command, cfg stack.Config) error 
 	if err := stack.ClearState(cfg.DataDir); err != nil {
 		return cli.Exit("lakectl stack up: "+err.Error(), exitFailure)
 	}
-	if err := os.MkdirAll(stack.LogDir(cfg.DataDir), 0o755); err != nil {
+	if err := os.MkdirAll(contract.DataDir{Root: cfg.DataDir}.Logs(), 0o755); err != nil {
 		return cli.Exit("lakectl stack up: "+err.Error(), exitFailure)
 	}
-	logPath := filepath.Join(stack.LogDir(cfg.DataDir), "supervisor.log")
+	logPath := stack.LogPath(cfg.DataDir, "supervisor")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return cli.Exit("lakectl stack up: "+err.Error(), exitFailure)
@@ -201,7 +201,7 @@ func stackDetach(ctx context.Context, cmd *cli.Command, cfg stack.Config) error 
 			// Interrupted or too slow: do not leave a half-started stack behind.
 			_ = stack.Down(context.Background(), cfg.DataDir, 70*time.Second)
 		}
-		return cli.Exit(fmt.Sprintf("lakectl stack up: %v\nsee %s and the process logs in %s", err, logPath, stack.LogDir(cfg.DataDir)), exitFailure)
+		return cli.Exit(fmt.Sprintf("lakectl stack up: %v\nsee %s and the process logs in %s", err, logPath, contract.DataDir{Root: cfg.DataDir}.Logs()), exitFailure)
 	}
 	w := cmd.Root().Writer
 	printStatus(w, st)
@@ -348,11 +348,11 @@ Examples:
 				names = have
 			}
 			if len(names) == 0 {
-				return cli.Exit(fmt.Sprintf("lakectl stack logs: no logs in %s yet; start the stack with 'lakectl stack up'", stack.LogDir(data)), exitFailure)
+				return cli.Exit(fmt.Sprintf("lakectl stack logs: no logs in %s yet; start the stack with 'lakectl stack up'", contract.DataDir{Root: data}.Logs()), exitFailure)
 			}
 			for _, n := range names {
 				if !slices.Contains(have, n) {
-					return badInput("no log for %q in %s (have: %s)", n, stack.LogDir(data), strings.Join(have, ", "))
+					return badInput("no log for %q in %s (have: %s)", n, contract.DataDir{Root: data}.Logs(), strings.Join(have, ", "))
 				}
 			}
 			if err := stack.PrintLogs(ctx, cmd.Root().Writer, data, names, (cmd.Int("lines")), cmd.Bool("follow")); err != nil {

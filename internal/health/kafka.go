@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -129,10 +128,8 @@ func checkKafka(ctx context.Context, cfg Config, col *collector) *KafkaStatus {
 	var latencies []float64
 	if deadFrom := offsetsOf(after, contract.DeadLetter); len(deadFrom) > 0 {
 		_ = scanRange(ctx, cl, contract.DeadLetter, deadFrom, offsetsOf(ends, contract.DeadLetter), cfg.SampleLimit, func(r *kgo.Record) {
-			var d struct {
-				Errors []struct{ Field, Rule string }
-			}
-			if json.Unmarshal(r.Value, &d) != nil {
+			d, err := contract.DecodeDeadLetter(r.Value)
+			if err != nil {
 				checks["unreadable dead letter"]++
 				return
 			}
@@ -147,14 +144,16 @@ func checkKafka(ctx context.Context, cfg Config, col *collector) *KafkaStatus {
 	sort.Slice(ks.FailedChecks, func(i, j int) bool { return ks.FailedChecks[i].PerMinute > ks.FailedChecks[j].PerMinute })
 	if alertFrom := offsetsOf(after, contract.Alerts); len(alertFrom) > 0 {
 		_ = scanRange(ctx, cl, contract.Alerts, alertFrom, offsetsOf(ends, contract.Alerts), cfg.SampleLimit, func(r *kgo.Record) {
-			var a struct {
-				AlertTimestamp time.Time `json:"alert_timestamp"`
+			a, err := contract.DecodeAlert(r.Value)
+			if err != nil {
+				return
 			}
-			if json.Unmarshal(r.Value, &a) != nil || a.AlertTimestamp.IsZero() {
+			at, err := a.Time()
+			if err != nil || at.IsZero() {
 				return
 			}
 			// The record keeps the raw event's timestamp: its generation time.
-			latencies = append(latencies, float64(a.AlertTimestamp.Sub(r.Timestamp).Microseconds())/1000)
+			latencies = append(latencies, float64(at.Sub(r.Timestamp).Microseconds())/1000)
 		})
 	}
 	if len(latencies) > 0 {

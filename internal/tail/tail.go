@@ -6,7 +6,6 @@ package tail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -102,43 +101,13 @@ func ping(ctx context.Context, cl *kgo.Client, o Options) error {
 	return nil
 }
 
-// Alert is the alerts topic record of the contract.
-type Alert struct {
-	AlertID        string          `json:"alert_id"`
-	TransactionID  string          `json:"transaction_id"`
-	AccountID      string          `json:"account_id"`
-	RuleName       string          `json:"rule_name"`
-	RuleType       string          `json:"rule_type"`
-	RuleVersion    int64           `json:"rule_version"`
-	Severity       string          `json:"severity"`
-	AlertTimestamp string          `json:"alert_timestamp"`
-	Description    string          `json:"description"`
-	Transaction    json.RawMessage `json:"transaction"`
-}
-
-type txn struct {
-	Timestamp       string      `json:"timestamp"`
-	Amount          json.Number `json:"amount"`
-	Currency        string      `json:"currency"`
-	MerchantName    string      `json:"merchant_name"`
-	LocationCountry string      `json:"location_country"`
-	TransactionType string      `json:"transaction_type"`
-}
-
-// DecodeAlert reads an alert record value.
-func DecodeAlert(v []byte) (Alert, error) {
-	var a Alert
-	if err := json.Unmarshal(v, &a); err != nil {
-		return Alert{}, fmt.Errorf("alert record: %w", err)
-	}
-	return a, nil
-}
+// DecodeAlert reads an alert record value (the contract's Alert).
+func DecodeAlert(v []byte) (contract.Alert, error) { return contract.DecodeAlert(v) }
 
 // FormatAlert renders one alert on one line; lag is the time from the
 // generation of the raw transaction (the record timestamp) to now.
-func FormatAlert(a Alert, recordTime time.Time) string {
-	var t txn
-	_ = json.Unmarshal(a.Transaction, &t)
+func FormatAlert(a contract.Alert, recordTime time.Time) string {
+	t := a.Transaction
 	when := a.AlertTimestamp
 	if when == "" {
 		when = recordTime.UTC().Format(time.RFC3339Nano)
@@ -149,44 +118,25 @@ func FormatAlert(a Alert, recordTime time.Time) string {
 		when, strings.ToUpper(a.Severity), a.RuleName, a.RuleVersion, a.AccountID, money, place, a.Description, a.TransactionID)
 }
 
-// DeadLetter is the dead-letter record of the contract.
-type DeadLetter struct {
-	Errors []struct {
-		Field    string `json:"field"`
-		Rule     string `json:"rule"`
-		Expected string `json:"expected"`
-		Actual   string `json:"actual"`
-	} `json:"errors"`
-	Raw       string `json:"raw"`
-	RawBase64 string `json:"raw_base64"`
-	Source    struct {
-		Topic     string `json:"topic"`
-		Partition int32  `json:"partition"`
-		Offset    int64  `json:"offset"`
-		Timestamp string `json:"timestamp"`
-	} `json:"source"`
-	DeadLetteredAt string `json:"dead_lettered_at"`
-}
-
-// DecodeDeadLetter reads a dead-letter record value.
-func DecodeDeadLetter(v []byte) (DeadLetter, error) {
-	var d DeadLetter
-	if err := json.Unmarshal(v, &d); err != nil {
-		return DeadLetter{}, fmt.Errorf("dead-letter record: %w", err)
-	}
-	return d, nil
+// DecodeDeadLetter reads a dead-letter record value (the contract's
+// DeadLetterRecord).
+func DecodeDeadLetter(v []byte) (contract.DeadLetterRecord, error) {
+	return contract.DecodeDeadLetter(v)
 }
 
 // FormatDeadLetter renders one dead letter: where it came from, every error,
 // and the start of the raw value.
-func FormatDeadLetter(d DeadLetter, maxRaw int) string {
+func FormatDeadLetter(d contract.DeadLetterRecord, maxRaw int) string {
 	var errs []string
 	for _, e := range d.Errors {
 		errs = append(errs, fmt.Sprintf("%s %s (expected %s, got %q)", e.Field, e.Rule, e.Expected, e.Actual))
 	}
-	raw := d.Raw
-	if raw == "" && d.RawBase64 != "" {
-		raw = "base64:" + d.RawBase64
+	raw := ""
+	switch {
+	case d.Raw != nil && *d.Raw != "":
+		raw = *d.Raw
+	case d.RawBase64 != nil && *d.RawBase64 != "":
+		raw = "base64:" + *d.RawBase64
 	}
 	if maxRaw > 0 && len(raw) > maxRaw {
 		raw = raw[:maxRaw] + "…"

@@ -1,5 +1,7 @@
 package io.finlake.flinkjob.engine;
 
+import io.finlake.flinkjob.contract.AlertRecord;
+import io.finlake.flinkjob.contract.EnrichedTransaction;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.OutRecord;
 import io.finlake.flinkjob.model.RuleUpdate;
@@ -390,13 +392,13 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private void emitAlert(Txn t, Rule r, String description, ReadOnlyContext ctx, long now) {
         metrics.alerts(r.name).inc();
         ctx.output(Outputs.ALERTS, new OutRecord(t.transactionId.getBytes(StandardCharsets.UTF_8),
-                Records.alert(json, t, r, description, now), t.srcTimestamp));
+                AlertRecord.of(t, r, description, now).write(json), t.srcTimestamp));
     }
 
     private void emitProcessed(Txn t, boolean flagged, Collector<OutRecord> out, long now) {
         metrics.valid.inc();
         out.collect(new OutRecord(t.accountId.getBytes(StandardCharsets.UTF_8),
-                Records.processed(json, t, flagged, now), t.srcTimestamp));
+                EnrichedTransaction.of(t, flagged, now).write(json), t.srcTimestamp));
     }
 
     /** Counters under the operator's metric group "finlake". */

@@ -1,0 +1,62 @@
+package io.finlake.flinkjob.contract;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.finlake.flinkjob.model.Txn;
+import io.finlake.flinkjob.validate.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.time.LocalDate;
+
+/** A transactions-processed record: the transaction as received plus what the job adds. */
+public record EnrichedTransaction(String transactionId, String timestamp, String accountId, BigDecimal amount,
+        String currency, String merchantName, String merchantCategory, String transactionType,
+        String locationCountry, String status, BigDecimal amountUsd, String processingTimestamp,
+        String partitionDate, boolean isFlagged) {
+
+    /** The record of a processed event: processed at {@code now} (epoch ms), flagged when a rule fired on it. */
+    public static EnrichedTransaction of(Txn t, boolean flagged, long now) {
+        return new EnrichedTransaction(t.transactionId, t.timestamp, t.accountId, t.amount, t.currency,
+                t.merchantName, t.merchantCategory, t.transactionType, t.locationCountry, t.status, t.amountUsd,
+                Json.millis(now), day(Math.floorDiv(t.eventNanos, 86_400_000_000_000L)), flagged);
+    }
+
+    public byte[] write(Json.Writer w) {
+        JsonGenerator g = w.begin();
+        try {
+            g.writeStartObject();
+            g.writeStringField("transaction_id", transactionId);
+            g.writeStringField("timestamp", timestamp);
+            g.writeStringField("account_id", accountId);
+            g.writeFieldName("amount");
+            g.writeNumber(amount);
+            g.writeStringField("currency", currency);
+            g.writeStringField("merchant_name", merchantName);
+            g.writeStringField("merchant_category", merchantCategory);
+            g.writeStringField("transaction_type", transactionType);
+            g.writeStringField("location_country", locationCountry);
+            g.writeStringField("status", status);
+            g.writeFieldName("amount_usd");
+            g.writeNumber(amountUsd);
+            g.writeStringField("processing_timestamp", processingTimestamp);
+            g.writeStringField("partition_date", partitionDate);
+            g.writeBooleanField("is_flagged", isFlagged);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.end(g);
+    }
+
+    private static long lastDay = Long.MIN_VALUE;
+    private static String lastDayText;
+
+    /** The UTC date of an epoch day; consecutive records mostly share it. */
+    private static synchronized String day(long epochDay) {
+        if (epochDay != lastDay) {
+            lastDay = epochDay;
+            lastDayText = LocalDate.ofEpochDay(epochDay).toString();
+        }
+        return lastDayText;
+    }
+}
