@@ -5,15 +5,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -50,22 +49,6 @@ func (p *ingestProcess) waitReady(t *testing.T) {
 		}
 		return strings.Contains(p.log.String(), "ingest ready")
 	})
-}
-
-func finlakeBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("FINLAKE_BIN")
-	if bin == "" {
-		t.Skip("FINLAKE_BIN is not set: build lakectl (`just build`) and run with FINLAKE_BIN=bin/lakectl (`just test` does)")
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("FINLAKE_BIN %s: %v", abs, err)
-	}
-	return abs
 }
 
 func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra ...string) *ingestProcess {
@@ -122,7 +105,7 @@ func tail(s string, n int) string {
 }
 
 func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
-	bin := finlakeBin(t)
+	bin := testsupport.LakectlBin(t)
 	tt := newTopics(t)
 	ctx := context.Background()
 	p := newProducer(t, tt)
