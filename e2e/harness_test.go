@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,16 +49,6 @@ type pipeline struct {
 
 func repoRoot(t *testing.T) string { return testsupport.ModuleRoot(t) }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -97,8 +86,8 @@ func startPipeline(t *testing.T) *pipeline {
 	copyFile(t, filepath.Join(root, "config", "rules.yaml"), filepath.Join(rulesDir, "rules.yaml"))
 	copyFile(t, filepath.Join(root, "config", "fx_rates.yaml"), filepath.Join(rulesDir, "fx_rates.yaml"))
 	p.rules = filepath.Join(rulesDir, "rules.yaml")
-	p.ports = stack.Ports{Kafka: freePort(t), Flink: freePort(t), Flight: freePort(t), Generator: freePort(t),
-		Ingest: freePort(t), FlightHTTP: freePort(t)}
+	p.ports = stack.Ports{Kafka: testsupport.FreePort(t), Flink: testsupport.FreePort(t), Flight: testsupport.FreePort(t), Generator: testsupport.FreePort(t),
+		Ingest: testsupport.FreePort(t), FlightHTTP: testsupport.FreePort(t)}
 
 	out, err := os.Create(filepath.Join(work, "stack-up.out"))
 	if err != nil {

@@ -1,13 +1,11 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,25 +17,7 @@ import (
 // ingestProcess runs `lakectl ingest` as a child process.
 type ingestProcess struct {
 	cmd *exec.Cmd
-	log *syncBuffer
-}
-
-// syncBuffer is the child's log, read by the test while the child writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *testsupport.SyncBuffer // read by the test while the child writes
 }
 
 // waitReady waits for the child's "ingest ready" log line.
@@ -58,7 +38,7 @@ func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra 
 		"--group", "finlake-ingest-" + tt.transactions, "--http", "127.0.0.1:0",
 		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0"}, extra...)
 	cmd := exec.Command(bin, args...)
-	log := &syncBuffer{}
+	log := &testsupport.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)

@@ -191,13 +191,7 @@ func rowCount(t *testing.T, cfg lake.Config, name string) int64 {
 // waitFor polls cond every 200ms until it holds or the deadline passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testsupport.Eventually(t, timeout, 200*time.Millisecond, what, cond)
 }
 
 // runService starts the ingest in-process; the returned stop waits for it.
