@@ -246,8 +246,14 @@ func javaDescendant(pid int) int {
 // arrives for idle, calling fn for each.
 func drain(t *testing.T, brokers, topic string, idle time.Duration, fn func(*kgo.Record)) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	drainWith(t, brokers, idle, fn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+}
+
+// drainWith reads (read_committed) what opts select until no record arrives
+// for idle, calling fn for each.
+func drainWith(t *testing.T, brokers string, idle time.Duration, fn func(*kgo.Record), opts ...kgo.Opt) {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers), kgo.FetchIsolationLevel(kgo.ReadCommitted())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
