@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
@@ -62,7 +62,7 @@ func TestComposeFlinkRunsTheJobInApplicationMode(t *testing.T) {
 
 	work := t.TempDir()
 	checkpoints := filepath.Join(work, "checkpoints")
-	restPort, rpcPort, blobPort := freePort(t), freePort(t), freePort(t)
+	restPort, rpcPort, blobPort := testsupport.FreePort(t), testsupport.FreePort(t), testsupport.FreePort(t)
 	// The containers' host names and fixed ports, made local.
 	local := map[string]string{
 		"jobmanager.rpc.address": "127.0.0.1", "taskmanager.host": "127.0.0.1",
@@ -232,16 +232,6 @@ func fetchFlinkContainer(t *testing.T, version string) string {
 		t.Fatalf("fetch flink-container %s with mvn: %v\n%s", version, err, tail(out))
 	}
 	return jar
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func getJSON(url string, v any) error {

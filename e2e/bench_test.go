@@ -276,22 +276,7 @@ func drainFrom(t *testing.T, brokers, topic string, from map[int32]int64, fn fun
 	for part, o := range from {
 		offs[part] = kgo.NewOffset().At(o)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offs}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) { n++; fn(r) })
-		if n == 0 {
-			return
-		}
-	}
+	drainWith(t, brokers, 3*time.Second, fn, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offs}))
 }
 
 // snapshotLatenciesSince is snapshotLatencies restricted to snapshots

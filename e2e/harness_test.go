@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack"
 	"github.com/finlake/finlake/stack/supervisor"
@@ -47,33 +47,7 @@ type pipeline struct {
 	exited chan struct{}
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func repoRoot(t *testing.T) string { return testsupport.ModuleRoot(t) }
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
@@ -112,8 +86,8 @@ func startPipeline(t *testing.T) *pipeline {
 	copyFile(t, filepath.Join(root, "config", "rules.yaml"), filepath.Join(rulesDir, "rules.yaml"))
 	copyFile(t, filepath.Join(root, "config", "fx_rates.yaml"), filepath.Join(rulesDir, "fx_rates.yaml"))
 	p.rules = filepath.Join(rulesDir, "rules.yaml")
-	p.ports = stack.Ports{Kafka: freePort(t), Flink: freePort(t), Flight: freePort(t), Generator: freePort(t),
-		Ingest: freePort(t), FlightHTTP: freePort(t)}
+	p.ports = stack.Ports{Kafka: testsupport.FreePort(t), Flink: testsupport.FreePort(t), Flight: testsupport.FreePort(t), Generator: testsupport.FreePort(t),
+		Ingest: testsupport.FreePort(t), FlightHTTP: testsupport.FreePort(t)}
 
 	out, err := os.Create(filepath.Join(work, "stack-up.out"))
 	if err != nil {
@@ -272,8 +246,14 @@ func javaDescendant(pid int) int {
 // arrives for idle, calling fn for each.
 func drain(t *testing.T, brokers, topic string, idle time.Duration, fn func(*kgo.Record)) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	drainWith(t, brokers, idle, fn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+}
+
+// drainWith reads (read_committed) what opts select until no record arrives
+// for idle, calling fn for each.
+func drainWith(t *testing.T, brokers string, idle time.Duration, fn func(*kgo.Record), opts ...kgo.Opt) {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers), kgo.FetchIsolationLevel(kgo.ReadCommitted())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

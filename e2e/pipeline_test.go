@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/apache/arrow-adbc/go/adbc"
 	"github.com/apache/arrow-adbc/go/adbc/driver/flightsql"
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/uuid"
@@ -486,55 +488,46 @@ func diffCounts(got, want map[string]int) string {
 // flightCount runs a one-value query through the ADBC Flight SQL driver.
 func flightCount(t *testing.T, uri, query string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := flightsql.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{adbc.OptionKeyURI: uri})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cnx, err := db.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cnx.Close()
-	st, err := cnx.NewStatement()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.SetSqlQuery(query); err != nil {
-		t.Fatal(err)
-	}
-	rdr, _, err := st.ExecuteQuery(ctx)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rdr.Release()
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		if rec.NumRows() > 0 {
-			switch c := rec.Column(0).(type) {
-			case *array.Int64:
-				return c.Value(0)
-			default:
-				var n int64
-				fmt.Sscan(c.ValueStr(0), &n)
-				return n
-			}
+	var n int64
+	found := false
+	flightBatches(t, uri, query, time.Minute, nil, func(rec arrow.RecordBatch) bool {
+		if rec.NumRows() == 0 {
+			return true
 		}
+		switch c := rec.Column(0).(type) {
+		case *array.Int64:
+			n = c.Value(0)
+		default:
+			fmt.Sscan(c.ValueStr(0), &n)
+		}
+		found = true
+		return false
+	})
+	if !found {
+		t.Fatalf("%s: no rows", query)
 	}
-	t.Fatalf("%s: no rows", query)
-	return 0
+	return n
 }
 
 // flightScan streams a query's whole result and counts its rows.
 func flightScan(t *testing.T, uri, query string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	var n int64
+	flightBatches(t, uri, query, 5*time.Minute, map[string]string{flightsql.OptionWithMaxMsgSize: "67108864"},
+		func(rec arrow.RecordBatch) bool { n += rec.NumRows(); return true })
+	return n
+}
+
+// flightBatches runs query through the ADBC Flight SQL driver (with the
+// driver options opts) and hands each result batch to fn until fn returns
+// false; the query and the reading share the one deadline within.
+func flightBatches(t *testing.T, uri, query string, within time.Duration, opts map[string]string, fn func(arrow.RecordBatch) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	db, err := flightsql.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{adbc.OptionKeyURI: uri,
-		flightsql.OptionWithMaxMsgSize: "67108864"})
+	dbOpts := map[string]string{adbc.OptionKeyURI: uri}
+	maps.Copy(dbOpts, opts)
+	db, err := flightsql.NewDriver(memory.DefaultAllocator).NewDatabase(dbOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,12 +550,12 @@ func flightScan(t *testing.T, uri, query string) int64 {
 		t.Fatalf("%s: %v", query, err)
 	}
 	defer rdr.Release()
-	var n int64
 	for rdr.Next() {
-		n += rdr.RecordBatch().NumRows()
+		if !fn(rdr.RecordBatch()) {
+			return
+		}
 	}
 	if err := rdr.Err(); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
-	return n
 }

@@ -79,14 +79,24 @@ type txRow struct {
 // appendRows appends rows to lake.<name> in one commit, with the table's current schema.
 func (l *testLake) appendRows(t *testing.T, name string, rows []txRow) *table.Table {
 	t.Helper()
-	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lake.Ident(name))
+	tbl, err := l.appendTx(name, rows)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl
+}
+
+// appendTx is appendRows returning its error; columns the rows have no value
+// for (in Extra or as a field) are null.
+func (l *testLake) appendTx(name string, rows []txRow) (*table.Table, error) {
+	ctx := context.Background()
+	tbl, err := l.cat.LoadTable(ctx, lake.Ident(name))
+	if err != nil {
+		return nil, err
+	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
 	defer b.Release()
@@ -116,7 +126,7 @@ func (l *testLake) appendRows(t *testing.T, name string, rows []txRow) *table.Ta
 				case int64:
 					fb.(*array.Int64Builder).Append(x)
 				default:
-					t.Fatalf("unsupported extra %T", v)
+					return nil, fmt.Errorf("unsupported extra %T", v)
 				}
 			}
 		}
@@ -125,14 +135,10 @@ func (l *testLake) appendRows(t *testing.T, name string, rows []txRow) *table.Ta
 	defer rec.Release()
 	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer rdr.Release()
-	tbl, err = tbl.Append(ctx, rdr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tbl
+	return tbl.Append(ctx, rdr, nil)
 }
 
 func makeRows(prefix string, n int, ts time.Time) []txRow {
@@ -297,43 +303,6 @@ func adbcStatus(err error) adbc.Status {
 // appendRowsQuiet is appendRows for a background goroutine: it returns an
 // error instead of failing the test (a lost commit race is expected there).
 func (l *testLake) appendRowsQuiet(name string, rows []txRow) error {
-	ctx := context.Background()
-	tbl, err := l.cat.LoadTable(ctx, lake.Ident(name))
-	if err != nil {
-		return err
-	}
-	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
-	if err != nil {
-		return err
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for _, r := range rows {
-		for i, f := range sc.Fields() {
-			fb := b.Field(i)
-			switch f.Name {
-			case "transaction_id":
-				fb.(*array.StringBuilder).Append(r.ID)
-			case "timestamp":
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(r.TS.UnixMicro()))
-			case "account_id":
-				fb.(*array.StringBuilder).Append(r.Account)
-			case "amount":
-				fb.(*array.Decimal128Builder).Append(decimal128.FromI64(r.Cents))
-			case "currency":
-				fb.(*array.StringBuilder).Append(r.Currency)
-			default:
-				fb.AppendNull()
-			}
-		}
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
-	if err != nil {
-		return err
-	}
-	defer rdr.Release()
-	_, err = tbl.Append(ctx, rdr, nil)
+	_, err := l.appendTx(name, rows)
 	return err
 }

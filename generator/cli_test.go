@@ -10,24 +10,12 @@ import (
 	"time"
 
 	"github.com/finlake/finlake/generator"
+	"github.com/finlake/finlake/internal/testsupport"
 )
-
-func lakectl(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("FINLAKE_BIN")
-	if bin == "" {
-		t.Skip("FINLAKE_BIN is not set: build lakectl (`just build`) and run with FINLAKE_BIN=bin/lakectl (`just test` does)")
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
 
 // The acceptance check of the foundation issue, run on the built binary.
 func TestLakectlGenerateSeededToStdoutIsByteIdenticalAndContractValid(t *testing.T) {
-	bin := lakectl(t)
+	bin := testsupport.LakectlBin(t)
 	run := func(labels string) []byte {
 		cmd := exec.Command(bin, "generate", "--count", "2000", "--seed", "7", "--output", "-", "--malformed-rate", "0.02", "--labels", labels)
 		var stderr bytes.Buffer

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
@@ -44,14 +44,7 @@ func benchBroker(b *testing.B) testTopics {
 	}
 	b.Cleanup(func() { _ = br.Stop() })
 	tt := testTopics{brokers: []string{br.Bootstrap()}, transactions: contract.TransactionsProcessed, alerts: contract.Alerts}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(tt.brokers...))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 1, nil, tt.transactions, tt.alerts); err != nil {
-		b.Fatal(err)
-	}
+	testsupport.CreateTopics(b, tt.brokers, 3, nil, tt.transactions, tt.alerts)
 	return tt
 }
 

@@ -1,44 +1,23 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
 // ingestProcess runs `lakectl ingest` as a child process.
 type ingestProcess struct {
 	cmd *exec.Cmd
-	log *syncBuffer
-}
-
-// syncBuffer is the child's log, read by the test while the child writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *testsupport.SyncBuffer // read by the test while the child writes
 }
 
 // waitReady waits for the child's "ingest ready" log line.
@@ -52,22 +31,6 @@ func (p *ingestProcess) waitReady(t *testing.T) {
 	})
 }
 
-func finlakeBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("FINLAKE_BIN")
-	if bin == "" {
-		t.Skip("FINLAKE_BIN is not set: build lakectl (`just build`) and run with FINLAKE_BIN=bin/lakectl (`just test` does)")
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("FINLAKE_BIN %s: %v", abs, err)
-	}
-	return abs
-}
-
 func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra ...string) *ingestProcess {
 	t.Helper()
 	args := append([]string{"--data", dataDir, "--log-format", "text", "ingest",
@@ -75,7 +38,7 @@ func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra 
 		"--group", "finlake-ingest-" + tt.transactions, "--http", "127.0.0.1:0",
 		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0"}, extra...)
 	cmd := exec.Command(bin, args...)
-	log := &syncBuffer{}
+	log := &testsupport.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -122,7 +85,7 @@ func tail(s string, n int) string {
 }
 
 func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
-	bin := finlakeBin(t)
+	bin := testsupport.LakectlBin(t)
 	tt := newTopics(t)
 	ctx := context.Background()
 	p := newProducer(t, tt)

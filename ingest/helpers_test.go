@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -20,18 +19,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kafkalocal.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m) }
 
 // testTopics are a test's own two topics on the shared broker.
 type testTopics struct {
@@ -47,22 +42,7 @@ func newTopics(t *testing.T) testTopics {
 	b := kafkalocal.SharedT(t)
 	base := strings.ToLower(nonWord.ReplaceAllString(t.Name(), "-"))
 	tt := testTopics{brokers: []string{b.Bootstrap()}, transactions: base + "-tx", alerts: base + "-alerts"}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(tt.brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 1, nil, tt.transactions, tt.alerts)
-	if err != nil {
-		t.Fatalf("create topics: %v", err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			t.Fatalf("create topic %s: %v", r.Topic, r.Err)
-		}
-	}
+	testsupport.CreateTopics(t, tt.brokers, 3, nil, tt.transactions, tt.alerts)
 	return tt
 }
 
@@ -205,34 +185,13 @@ func rowCount(t *testing.T, cfg lake.Config, name string) int64 {
 		t.Fatal(err)
 	}
 	defer closeFn()
-	tbl, err := cat.LoadTable(ctx, lake.Ident(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tbl.CurrentSnapshot() == nil {
-		return 0
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, task := range tasks {
-		n += task.File.Count()
-	}
-	return n
+	return countRows(t, cat, name)
 }
 
 // waitFor polls cond every 200ms until it holds or the deadline passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testsupport.Eventually(t, timeout, 200*time.Millisecond, what, cond)
 }
 
 // runService starts the ingest in-process; the returned stop waits for it.

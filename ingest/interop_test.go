@@ -6,22 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
-// repoRoot is the directory above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
-}
-
 func TestPyIcebergReadsTheSameTables(t *testing.T) {
-	root := repoRoot(t)
+	root := testsupport.ModuleRoot(t)
 	python := filepath.Join(root, ".venv", "bin", "python")
 	if _, err := os.Stat(python); err != nil {
 		t.Skipf("no Python venv at %s (python -m venv .venv && .venv/bin/pip install -r e2e/python/requirements.txt): %v", python, err)

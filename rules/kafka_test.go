@@ -10,49 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kafkalocal.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m) }
 
 // testKafka gives a fresh compacted rules topic on the shared real broker.
 func testKafka(t *testing.T) Kafka {
 	t.Helper()
-	b := kafkalocal.SharedT(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	brokers := []string{kafkalocal.SharedT(t).Bootstrap()}
 	name := "rules-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": ptr("compact")}, name); err != nil {
-		t.Fatalf("create %s: %v", name, err)
-	}
-	// A new topic takes a moment to be served; until then offsets are unknown.
-	for {
-		ends, err := adm.ListEndOffsets(ctx, name)
-		if err == nil && ends.Error() == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s not served within a minute: %v", name, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return Kafka{Brokers: []string{b.Bootstrap()}, Topic: name}
+	testsupport.CreateTopics(t, brokers, 1, testsupport.Compacted(), name)
+	return Kafka{Brokers: brokers, Topic: name}
 }
-
-func ptr(s string) *string { return &s }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -227,22 +200,9 @@ func TestReadLiveIgnoresAnAbortedPublishAndReturnsPromptly(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A publisher that gives up: its records and the abort marker end the log.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.TransactionalID("aborting-publisher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
 	bad := Rule{Name: "high_value", Type: "threshold", Version: 99, Enabled: true, Severity: "low", Description: "x", Params: map[string]any{"amount_usd": 1}}
 	v, _ := bad.Encode()
-	if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: k.Topic, Key: []byte("high_value"), Value: v}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.EndTransaction(ctxT(t), kgo.TryAbort); err != nil {
-		t.Fatal(err)
-	}
+	testsupport.ProduceTxn(t, k.Brokers, "aborting-publisher", false, &kgo.Record{Topic: k.Topic, Key: []byte("high_value"), Value: v})
 	start := time.Now()
 	live, err := k.ReadLive(ctxT(t))
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/supervisor"
 )
 
@@ -117,24 +117,6 @@ func TestSecondStackOnSameDataDirIsRefused(t *testing.T) {
 	_ = Down(ctx, data, 20*time.Second)
 }
 
-// lockedBuffer is an io.Writer safe to read while PrintLogs writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogsFollowPrintsNewLinesAcrossRotation(t *testing.T) {
 	data := t.TempDir()
 	if err := os.MkdirAll(contract.DataDir{Root: data}.Logs(), 0o755); err != nil {
@@ -149,7 +131,7 @@ func TestLogsFollowPrintsNewLinesAcrossRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testsupport.SyncBuffer{}
 	done := make(chan error)
 	go func() { done <- PrintLogs(ctx, out, data, []string{"svc"}, 3, true) }()
 

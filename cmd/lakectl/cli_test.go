@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/finlake/finlake/stack/kafkalocal"
+	"github.com/finlake/finlake/internal/testsupport"
 )
 
 // The tests run lakectl as a user would: as a separate process with its own
@@ -19,9 +19,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	code := m.Run()
-	kafkalocal.StopShared()
-	os.Exit(code)
+	testsupport.Main(m)
 }
 
 type result struct {

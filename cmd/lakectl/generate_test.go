@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
@@ -68,7 +69,7 @@ func generatorStatus(t *testing.T, addr string) (genStatus, bool) {
 func TestGenerateAtRate0ProducesNothingUntilSetRateResumesIt(t *testing.T) {
 	b := kafkalocal.SharedT(t)
 	records := ownTopic(t, b.Bootstrap(), "gen-paused")
-	addr := freeAddr(t)
+	addr := testsupport.FreeAddr(t)
 	startLakectl(t, nil, "generate", "--brokers", b.Bootstrap(), "--topic", "gen-paused", "--rate", "0",
 		"--http", addr, "--progress=false")
 
@@ -125,7 +126,7 @@ func TestGenerateRejectsARateOutsideTheAllowedFormsWithExitCode2(t *testing.T) {
 	for _, rate := range []string{"-1", "fast", "NaN"} {
 		for _, args := range [][]string{
 			{"generate", "--rate", rate, "--count", "1", "--output", "-", "--http", "off"},
-			{"generate", "set-rate", "--http", freeAddr(t), "--", rate}, // "--": -1 would read as a flag
+			{"generate", "set-rate", "--http", testsupport.FreeAddr(t), "--", rate}, // "--": -1 would read as a flag
 		} {
 			r := lakectl(t, nil, "", args...)
 			if r.code != 2 || !strings.Contains(r.stderr, `0 to pause, or "max" for as fast as possible`) || r.stdout != "" {

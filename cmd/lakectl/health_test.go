@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,22 +18,13 @@ import (
 
 	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/health"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func TestHealthReportsEveryStoppedComponentAndExits1(t *testing.T) {
-	env := []string{"FINLAKE_BROKERS=" + freeAddr(t), "FINLAKE_GENERATOR_URL=http://" + freeAddr(t),
-		"FINLAKE_INGEST_URL=http://" + freeAddr(t), "FINLAKE_FLIGHT_URL=http://" + freeAddr(t), "FINLAKE_FLINK_URL=http://" + freeAddr(t)}
+	env := []string{"FINLAKE_BROKERS=" + testsupport.FreeAddr(t), "FINLAKE_GENERATOR_URL=http://" + testsupport.FreeAddr(t),
+		"FINLAKE_INGEST_URL=http://" + testsupport.FreeAddr(t), "FINLAKE_FLIGHT_URL=http://" + testsupport.FreeAddr(t), "FINLAKE_FLINK_URL=http://" + testsupport.FreeAddr(t)}
 	r := lakectl(t, env, "", "health", "--format", "json", "--timeout", "1s")
 	var rep health.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -108,11 +98,11 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 
 	// Real services as lakectl processes: generator, ingest and the Flight SQL
 	// server; Flink's REST API is a stand-in.
-	genHTTP, ingHTTP := freeAddr(t), freeAddr(t)
+	genHTTP, ingHTTP := testsupport.FreeAddr(t), testsupport.FreeAddr(t)
 	gen := startLakectl(t, nil, "generate", "--brokers", brokers, "--http", genHTTP, "--rate", "20", "--progress=false")
 	data := t.TempDir()
 	startLakectl(t, nil, "ingest", "--brokers", brokers, "--data", data, "--http", ingHTTP, "--commit-interval", "500ms")
-	flightHTTP := freeAddr(t)
+	flightHTTP := testsupport.FreeAddr(t)
 	serveLake(t, data, flightHTTP)
 
 	// What the Flink job would write: processed transactions, alerts raised

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
@@ -86,11 +86,7 @@ func TestRulesValidateOutsideConfigReportsTheFilesOwnErrorsThenTheMissingFXTable
 
 func TestAlertsTailFiltersBySeverity(t *testing.T) {
 	b := kafkalocal.SharedT(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testsupport.Client(t, []string{b.Bootstrap()})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	alert := func(rule, sev string) *kgo.Record {
@@ -99,10 +95,7 @@ func TestAlertsTailFiltersBySeverity(t *testing.T) {
 			`","alert_timestamp":"2026-11-26T01:00:00Z","description":"d","transaction":{"amount":1.00,"currency":"USD"}}`)}
 	}
 	// Its own topic: other tests of this binary share the broker's alerts topic.
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, "alerts-cli-tail"); err != nil {
-		t.Fatal(err)
-	}
-	waitServed(t, cl, "alerts-cli-tail")
+	testsupport.CreateTopics(t, []string{b.Bootstrap()}, 3, nil, "alerts-cli-tail")
 	if err := cl.ProduceSync(ctx, alert("low_one", "low"), alert("critical_one", "critical"), alert("medium_one", "medium")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,35 +108,7 @@ func TestAlertsTailFiltersBySeverity(t *testing.T) {
 
 func createCompacted(t *testing.T, bootstrap, name string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	compact := "compact"
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, name); err != nil {
-		t.Fatal(err)
-	}
-	waitServed(t, cl, name)
-}
-
-// waitServed waits until the broker serves offsets of a topic just created.
-func waitServed(t *testing.T, cl *kgo.Client, name string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for {
-		ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, name)
-		if err == nil && ends.Error() == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s not served within a minute: %v", name, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testsupport.CreateTopics(t, []string{bootstrap}, 1, testsupport.Compacted(), name)
 }
 
 func TestRulesWatchProcessSurvivesAnInvalidSaveAndAppliesTheFix(t *testing.T) {
@@ -233,17 +198,10 @@ func TestRulesWatchProcessSurvivesAnInvalidSaveAndAppliesTheFix(t *testing.T) {
 
 func TestDLQTailShowsEveryFailedCheckOfADeadLetter(t *testing.T) {
 	b := kafkalocal.SharedT(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Bootstrap()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testsupport.Client(t, []string{b.Bootstrap()})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "dlq-cli-tail"); err != nil {
-		t.Fatal(err)
-	}
-	waitServed(t, cl, "dlq-cli-tail")
+	testsupport.CreateTopics(t, []string{b.Bootstrap()}, 1, nil, "dlq-cli-tail")
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dlq-cli-tail", Value: []byte(`{"errors":[` +
 		`{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"},` +
 		`{"field":"currency","rule":"enum","expected":"ISO 4217","actual":"XXX"}],` +

@@ -2,45 +2,28 @@ package tail
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	kafkalocal.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m) }
 
 const alertJSON = `{"alert_id":"5d0c7a52-3a4b-5c1e-9f00-000000000001","transaction_id":"0b0f6c1e-6a8e-4c39-9a55-3c1f3f6a9d10","account_id":"AC0001234","rule_name":"high_value","rule_type":"threshold","rule_version":3,"severity":"high","alert_timestamp":"2026-11-26T01:02:04.000Z","description":"12000.00 USD > 10000 USD","transaction":{"transaction_id":"0b0f6c1e-6a8e-4c39-9a55-3c1f3f6a9d10","timestamp":"2026-11-26T01:02:03.456Z","account_id":"AC0001234","amount":11111.11,"currency":"EUR","merchant_name":"Bistro Lumiere","merchant_category":"dining","transaction_type":"purchase","location_country":"FR","status":"pending"}}`
 
 // produceTxn writes values to topic in one transaction, committed or aborted.
 func produceTxn(t *testing.T, brokers []string, topic string, commit bool, values ...string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.TransactionalID("tail-test-"+topic))
-	if err != nil {
-		t.Fatal(err)
+	recs := make([]*kgo.Record, len(values))
+	for i, v := range values {
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte(v)}
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range values {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte(v)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
-		t.Fatal(err)
-	}
+	testsupport.ProduceTxn(t, brokers, "tail-test-"+topic, commit, recs...)
 }
 
 func TestFollowShowsCommittedAlertsAndNeverAbortedOnes(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
@@ -26,28 +27,13 @@ func TestMain(m *testing.M) {
 		orphanParent(dir)
 		return
 	}
-	code := m.Run()
-	kafkalocal.StopShared()
-	os.Exit(code)
+	testsupport.Main(m)
 }
 
 // createTopic makes a one-partition topic, so the log order is total.
 func createTopic(t *testing.T, bootstrap, name string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
+	testsupport.CreateTopics(t, []string{bootstrap}, 1, nil, name)
 }
 
 // consumeUntil reads topic from the start with the given isolation until

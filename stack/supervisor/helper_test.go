@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/finlake/finlake/internal/testsupport"
 )
 
 // The test binary doubles as the small real processes the supervisor runs:
@@ -124,27 +126,10 @@ func helper(mode string, _ []string) int {
 	return 2
 }
 
-// freeAddr returns a loopback address with a port free at the time of asking.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond every 20ms until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testsupport.Eventually(t, within, 20*time.Millisecond, what, cond)
 }
 
 func alive(pid int) bool {

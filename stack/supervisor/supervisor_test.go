@@ -12,29 +12,19 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/finlake/finlake/internal/testsupport"
 )
 
 // syncBuffer collects the supervisor's slog output for assertions.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ testsupport.SyncBuffer }
 
 func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for _, line := range bytes.Split(s.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(s.Bytes(), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
@@ -72,7 +62,7 @@ func statusOf(s *Supervisor, name string) Status {
 }
 
 func TestStartWaitsForEachDependencyToBeHealthy(t *testing.T) {
-	dbAddr, apiAddr := freeAddr(t), freeAddr(t)
+	dbAddr, apiAddr := testsupport.FreeAddr(t), testsupport.FreeAddr(t)
 	// db takes a while to listen; api exits with an error if db is not
 	// serving when it starts, which would show up as a restart.
 	db := helperSpec(t, "db", "http", "HELPER_ADDR="+dbAddr, "HELPER_DELAY=700ms")
@@ -93,7 +83,7 @@ func TestStartWaitsForEachDependencyToBeHealthy(t *testing.T) {
 
 func TestStartFailsAndStartsNoDependentWhenHealthNeverPasses(t *testing.T) {
 	never := helperSpec(t, "never", "ignore-term")
-	never.Health = Check{TCP: freeAddr(t), Timeout: time.Second, Interval: 50 * time.Millisecond}
+	never.Health = Check{TCP: testsupport.FreeAddr(t), Timeout: time.Second, Interval: 50 * time.Millisecond}
 	never.StopTimeout = 200 * time.Millisecond
 	dep := helperSpec(t, "dependent", "ignore-term")
 	dep.DependsOn = []string{"never"}
@@ -108,7 +98,7 @@ func TestStartFailsAndStartsNoDependentWhenHealthNeverPasses(t *testing.T) {
 }
 
 func TestRestartsKilledProcessWithGrowingBackoff(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testsupport.FreeAddr(t)
 	sp := helperSpec(t, "svc", "http", "HELPER_ADDR="+addr)
 	sp.Health = Check{HTTP: "http://" + addr + "/healthz", Interval: 20 * time.Millisecond}
 	const minBackoff = 300 * time.Millisecond
@@ -146,7 +136,7 @@ func TestRestartsKilledProcessWithGrowingBackoff(t *testing.T) {
 
 func TestStopTerminatesDependentsBeforeDependencies(t *testing.T) {
 	termFile := filepath.Join(t.TempDir(), "terms")
-	aAddr, bAddr := freeAddr(t), freeAddr(t)
+	aAddr, bAddr := testsupport.FreeAddr(t), testsupport.FreeAddr(t)
 	a := helperSpec(t, "a", "http", "HELPER_ADDR="+aAddr, "HELPER_TERM_FILE="+termFile)
 	a.Health = Check{TCP: aAddr}
 	b := helperSpec(t, "b", "http", "HELPER_ADDR="+bAddr, "HELPER_TERM_FILE="+termFile)
@@ -203,7 +193,7 @@ func TestStopKillsProcessGroupThatIgnoresSIGTERM(t *testing.T) {
 
 func TestLogsAreJSONLinesWithPlainOutputWrapped(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testsupport.FreeAddr(t)
 	sp := helperSpec(t, "talker", "http", "HELPER_ADDR="+addr)
 	sp.Health = Check{TCP: addr}
 	s, _ := newSup(t, []Spec{sp}, Options{LogDir: dir})
