@@ -12,13 +12,10 @@ import (
 	"github.com/finlake/finlake/contract"
 )
 
-// RawTopic is the topic the generator produces to.
-const RawTopic = contract.RawTransactions
-
 // KafkaOptions configure the producer.
 type KafkaOptions struct {
 	Brokers []string
-	Topic   string // default RawTopic
+	Topic   string // default contract.RawTransactions
 	// BufferRecords bounds memory while the broker is slow or down: once this
 	// many records await acknowledgement, Write blocks (default 50,000).
 	BufferRecords int
@@ -39,7 +36,7 @@ type KafkaSink struct {
 // NewKafkaSink connects lazily: it succeeds even while the broker is down.
 func NewKafkaSink(o KafkaOptions, stats *Stats) (*KafkaSink, error) {
 	if o.Topic == "" {
-		o.Topic = RawTopic
+		o.Topic = contract.RawTransactions
 	}
 	if o.BufferRecords <= 0 {
 		o.BufferRecords = 50_000

@@ -13,10 +13,7 @@ import (
 	"github.com/finlake/finlake/contract"
 )
 
-// Topic is the compacted topic the Flink job reads its rules from.
-const Topic = contract.AlertRules
-
-// Kafka names where the live rules are: the brokers and the topic (Topic
+// Kafka names where the live rules are: the brokers and the topic (alert-rules
 // when empty; tests use their own compacted topic).
 type Kafka struct {
 	Brokers []string
@@ -25,7 +22,7 @@ type Kafka struct {
 
 func (k Kafka) topic() string {
 	if k.Topic == "" {
-		return Topic
+		return contract.AlertRules
 	}
 	return k.Topic
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/generator"
 )
 
@@ -48,7 +49,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: `"-" for JSON lines on stdout, a file path, or empty to produce to Kafka`},
 			brokersFlag(),
-			&cli.StringFlag{Name: "topic", Value: generator.RawTopic, Usage: "topic to produce to"},
+			&cli.StringFlag{Name: "topic", Value: contract.RawTransactions, Usage: "topic to produce to"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the random source: the same seed, --start and --count give identical output"},
 			&cli.TimestampFlag{Name: "start", Config: cli.TimestampConfig{Timezone: time.UTC, Layouts: []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"}},
 				Usage: "first instant of the simulated event clock (RFC 3339, or a date/time read as UTC; default 00:00 UTC of the previous day)"},

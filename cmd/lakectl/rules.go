@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/rules"
 )
@@ -35,7 +36,7 @@ func rulesKafka(cmd *cli.Command) rules.Kafka {
 }
 
 func topicFlag() cli.Flag {
-	return &cli.StringFlag{Name: "topic", Value: rules.Topic, Usage: "the compacted rules topic"}
+	return &cli.StringFlag{Name: "topic", Value: contract.AlertRules, Usage: "the compacted rules topic"}
 }
 
 func fxFlag() cli.Flag {

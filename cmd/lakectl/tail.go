@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v3"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/tail"
 	"github.com/finlake/finlake/rules"
 )
@@ -48,7 +49,7 @@ Examples:
   lakectl alerts tail
   lakectl alerts tail --min-severity medium --from-beginning
   lakectl alerts tail --max 10 --format json`,
-			Flags: append(tailFlags(tail.AlertsTopic), &cli.StringFlag{Name: "min-severity", Value: "low",
+			Flags: append(tailFlags(contract.Alerts), &cli.StringFlag{Name: "min-severity", Value: "low",
 				Usage: "show alerts of this severity and above: low, medium, high, critical"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				if err := checkTailFormat(cmd); err != nil {
@@ -62,14 +63,14 @@ Examples:
 				err := tail.Follow(ctx, tail.Options{Brokers: brokerList(cmd), Topic: cmd.String("topic"),
 					FromBeginning: cmd.Bool("from-beginning"), Max: int(cmd.Int("max")),
 					Filter: func(r *kgo.Record) bool {
-						a, err := tail.DecodeAlert(r.Value)
+						a, err := contract.DecodeAlert(r.Value)
 						if err != nil {
 							slog.Warn("skipping undecodable alert", "partition", r.Partition, "offset", r.Offset, "err", err)
 							return false
 						}
 						return rules.SeverityRank(a.Severity) >= min
 					}}, func(r *kgo.Record) error {
-					a, err := tail.DecodeAlert(r.Value)
+					a, err := contract.DecodeAlert(r.Value)
 					if err != nil {
 						return err
 					}
@@ -99,7 +100,7 @@ Examples:
 			Description: `Examples:
   lakectl dlq tail
   lakectl dlq tail --from-beginning --format json | jq '.errors[].rule'`,
-			Flags: append(tailFlags(tail.DeadLetterTopic), &cli.IntFlag{Name: "raw-chars", Value: 200, Usage: "show at most N characters of the raw value (0: all)"}),
+			Flags: append(tailFlags(contract.DeadLetter), &cli.IntFlag{Name: "raw-chars", Value: 200, Usage: "show at most N characters of the raw value (0: all)"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				if err := checkTailFormat(cmd); err != nil {
 					return err
@@ -111,7 +112,7 @@ Examples:
 						_, err := fmt.Fprintf(w, "%s\n", r.Value)
 						return err
 					}
-					d, err := tail.DecodeDeadLetter(r.Value)
+					d, err := contract.DecodeDeadLetter(r.Value)
 					if err != nil {
 						_, err = fmt.Fprintf(w, "undecodable dead letter at %s[%d]@%d: %s\n", r.Topic, r.Partition, r.Offset, r.Value)
 						return err

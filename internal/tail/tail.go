@@ -16,12 +16,6 @@ import (
 	"github.com/finlake/finlake/contract"
 )
 
-// Topics followed by lakectl.
-const (
-	AlertsTopic     = contract.Alerts
-	DeadLetterTopic = contract.DeadLetter
-)
-
 // Options of Follow.
 type Options struct {
 	Brokers       []string
@@ -101,9 +95,6 @@ func ping(ctx context.Context, cl *kgo.Client, o Options) error {
 	return nil
 }
 
-// DecodeAlert reads an alert record value (the contract's Alert).
-func DecodeAlert(v []byte) (contract.Alert, error) { return contract.DecodeAlert(v) }
-
 // FormatAlert renders one alert on one line; lag is the time from the
 // generation of the raw transaction (the record timestamp) to now.
 func FormatAlert(a contract.Alert, recordTime time.Time) string {
@@ -116,12 +107,6 @@ func FormatAlert(a contract.Alert, recordTime time.Time) string {
 	place := strings.TrimSpace(fmt.Sprintf("%s %s", t.MerchantName, t.LocationCountry))
 	return fmt.Sprintf("%s  %-8s  %-18s v%-3d  %-10s  %-14s  %-24s  %s  (txn %s)",
 		when, strings.ToUpper(a.Severity), a.RuleName, a.RuleVersion, a.AccountID, money, place, a.Description, a.TransactionID)
-}
-
-// DecodeDeadLetter reads a dead-letter record value (the contract's
-// DeadLetterRecord).
-func DecodeDeadLetter(v []byte) (contract.DeadLetterRecord, error) {
-	return contract.DecodeDeadLetter(v)
 }
 
 // FormatDeadLetter renders one dead letter: where it came from, every error,

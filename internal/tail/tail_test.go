@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
@@ -30,14 +31,14 @@ func TestFollowShowsCommittedAlertsAndNeverAbortedOnes(t *testing.T) {
 	b := kafkalocal.SharedT(t)
 	brokers := []string{b.Bootstrap()}
 	aborted := strings.Replace(alertJSON, "high_value", "aborted_rule", 1)
-	produceTxn(t, brokers, AlertsTopic, false, aborted)
-	produceTxn(t, brokers, AlertsTopic, true, alertJSON)
+	produceTxn(t, brokers, contract.Alerts, false, aborted)
+	produceTxn(t, brokers, contract.Alerts, true, alertJSON)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var lines []string
-	err := Follow(ctx, Options{Brokers: brokers, Topic: AlertsTopic, FromBeginning: true, Max: 1}, func(r *kgo.Record) error {
-		a, err := DecodeAlert(r.Value)
+	err := Follow(ctx, Options{Brokers: brokers, Topic: contract.Alerts, FromBeginning: true, Max: 1}, func(r *kgo.Record) error {
+		a, err := contract.DecodeAlert(r.Value)
 		if err != nil {
 			return err
 		}
@@ -56,12 +57,12 @@ func TestFollowShowsCommittedAlertsAndNeverAbortedOnes(t *testing.T) {
 func TestFollowRendersEveryDeadLetterError(t *testing.T) {
 	b := kafkalocal.SharedT(t)
 	brokers := []string{b.Bootstrap()}
-	produceTxn(t, brokers, DeadLetterTopic, true, `{"errors":[{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"},{"field":"currency","rule":"enum","expected":"ISO 4217","actual":"XXX"}],"raw":"{\"amount\":0}","source":{"topic":"raw-transactions","partition":1,"offset":4711,"timestamp":"2026-11-26T01:02:03Z"},"dead_lettered_at":"2026-11-26T01:02:04Z"}`)
+	produceTxn(t, brokers, contract.DeadLetter, true, `{"errors":[{"field":"amount","rule":"non_zero","expected":"non-zero decimal","actual":"0"},{"field":"currency","rule":"enum","expected":"ISO 4217","actual":"XXX"}],"raw":"{\"amount\":0}","source":{"topic":"raw-transactions","partition":1,"offset":4711,"timestamp":"2026-11-26T01:02:03Z"},"dead_lettered_at":"2026-11-26T01:02:04Z"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out string
-	err := Follow(ctx, Options{Brokers: brokers, Topic: DeadLetterTopic, FromBeginning: true, Max: 1}, func(r *kgo.Record) error {
-		d, err := DecodeDeadLetter(r.Value)
+	err := Follow(ctx, Options{Brokers: brokers, Topic: contract.DeadLetter, FromBeginning: true, Max: 1}, func(r *kgo.Record) error {
+		d, err := contract.DecodeDeadLetter(r.Value)
 		out = FormatDeadLetter(d, 0)
 		return err
 	})
@@ -78,7 +79,7 @@ func TestFollowRendersEveryDeadLetterError(t *testing.T) {
 func TestFollowFailsFastWhenTheBrokerIsDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := Follow(ctx, Options{Brokers: []string{"127.0.0.1:1"}, Topic: AlertsTopic}, func(*kgo.Record) error { return nil })
+	err := Follow(ctx, Options{Brokers: []string{"127.0.0.1:1"}, Topic: contract.Alerts}, func(*kgo.Record) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "cannot reach Kafka") {
 		t.Fatalf("want a cannot-reach error, got %v", err)
 	}
