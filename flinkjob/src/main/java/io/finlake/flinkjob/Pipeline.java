@@ -1,9 +1,9 @@
 package io.finlake.flinkjob;
 
 import io.finlake.flinkjob.engine.Engine;
-import io.finlake.flinkjob.engine.Outputs;
 import io.finlake.flinkjob.engine.RulesFirstOperator;
 import io.finlake.flinkjob.model.OutRecord;
+import io.finlake.flinkjob.model.Outputs;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.RuleUpdate;
 import io.finlake.flinkjob.model.Txn;

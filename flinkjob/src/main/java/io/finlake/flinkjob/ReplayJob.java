@@ -5,6 +5,7 @@ import io.finlake.flinkjob.io.ReplayIO;
 import io.finlake.flinkjob.io.Watermarks;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.RuleUpdate;
+import io.finlake.flinkjob.model.WallClock;
 import io.finlake.flinkjob.rules.RuleParser;
 import io.finlake.flinkjob.validate.Route;
 import java.io.IOException;
@@ -73,7 +74,7 @@ public final class ReplayJob {
         // Streaming semantics on a bounded input: batch mode would sort by key and change what "late" means.
         env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
 
-        Engine.LongSupplierSerializable clock = System::currentTimeMillis;
+        WallClock clock = System::currentTimeMillis;
         FileSource<Parsed> file = FileSource.forRecordStreamFormat(new ReplayIO.LineFormat(),
                 new org.apache.flink.core.fs.Path(in.toAbsolutePath().toUri())).build();
         var raw = env.fromSource(file, Watermarks.transactions(outOfOrderness, null, true), "replay-file")

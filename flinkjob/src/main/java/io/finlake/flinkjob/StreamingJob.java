@@ -4,6 +4,7 @@ import io.finlake.flinkjob.engine.Engine;
 import io.finlake.flinkjob.io.KafkaIO;
 import io.finlake.flinkjob.io.Watermarks;
 import io.finlake.flinkjob.model.RuleUpdate;
+import io.finlake.flinkjob.model.WallClock;
 import io.finlake.flinkjob.validate.Route;
 import java.time.Duration;
 import org.apache.flink.api.common.RuntimeExecutionMode;
@@ -37,7 +38,7 @@ final class StreamingJob {
         env.setParallelism(o.parallelism);
         env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
 
-        Engine.LongSupplierSerializable clock = System::currentTimeMillis;
+        WallClock clock = System::currentTimeMillis;
         var raw = env.fromSource(KafkaIO.rawSource(o.bootstrap),
                         Watermarks.transactions(o.outOfOrderness, o.idleness, false), "raw-transactions")
                 .uid("source-raw-transactions");

@@ -4,8 +4,10 @@ import io.finlake.flinkjob.contract.AlertRecord;
 import io.finlake.flinkjob.contract.EnrichedTransaction;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.OutRecord;
+import io.finlake.flinkjob.model.Outputs;
 import io.finlake.flinkjob.model.RuleUpdate;
 import io.finlake.flinkjob.model.Txn;
+import io.finlake.flinkjob.model.WallClock;
 import io.finlake.flinkjob.rules.FxTable;
 import io.finlake.flinkjob.rules.Rule;
 import io.finlake.flinkjob.rules.RuleEval;
@@ -21,7 +23,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongSupplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapState;
@@ -73,7 +74,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private final List<RuleUpdate> initialRules;
     private final Map<Integer, Long> initialEnd;
     private final Duration lifecycleTtl;
-    private final LongSupplierSerializable wallClock;
+    private final WallClock wallClock;
 
     private transient ValueState<AccountState> account;
     private transient MapState<String, TxState> lifecycle;
@@ -82,8 +83,6 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private transient Json.Writer json;
     private transient Metrics metrics;
 
-    /** A wall clock that travels with the job graph. */
-    public interface LongSupplierSerializable extends LongSupplier, java.io.Serializable {}
 
     /**
      * @param initialRules alert-rules as read up to {@code initialEnd} before the job started (or the YAML
@@ -91,7 +90,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
      * @param initialEnd per alert-rules partition, the offset after the last record in {@code initialRules}
      */
     public Engine(List<RuleUpdate> initialRules, Map<Integer, Long> initialEnd, Duration lifecycleTtl,
-            LongSupplierSerializable wallClock) {
+            WallClock wallClock) {
         this.initialRules = new ArrayList<>(initialRules);
         this.initialEnd = new HashMap<>(initialEnd);
         this.lifecycleTtl = lifecycleTtl;

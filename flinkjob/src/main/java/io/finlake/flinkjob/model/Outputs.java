@@ -1,6 +1,5 @@
-package io.finlake.flinkjob.engine;
+package io.finlake.flinkjob.model;
 
-import io.finlake.flinkjob.model.OutRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.OutputTag;
 

@@ -1,11 +1,11 @@
 package io.finlake.flinkjob.validate;
 
-import io.finlake.flinkjob.engine.Engine;
-import io.finlake.flinkjob.engine.Outputs;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.OutRecord;
+import io.finlake.flinkjob.model.Outputs;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.Txn;
+import io.finlake.flinkjob.model.WallClock;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -18,13 +18,13 @@ import org.apache.flink.util.Collector;
 /** Sends records that failed the stateless checks to dead-letter and passes valid transactions on. */
 public class Route extends ProcessFunction<Parsed, Txn> {
     private static final long serialVersionUID = 1L;
-    private final Engine.LongSupplierSerializable wallClock;
+    private final WallClock wallClock;
     private transient Json.Writer json;
     private transient MetricGroup group;
     private transient Map<String, Counter> invalid;
     private transient Counter deadLettered;
 
-    public Route(Engine.LongSupplierSerializable wallClock) {
+    public Route(WallClock wallClock) {
         this.wallClock = wallClock;
     }
 
