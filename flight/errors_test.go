@@ -15,13 +15,7 @@ import (
 )
 
 func TestQueryErrorsPointIntoTheUsersSQLNotTheRewrittenOne(t *testing.T) {
-	l := newTestLake(t)
-	l.createTx(t, "transactions")
-	l.appendRows(t, "transactions", makeRows("a", 5, day1))
-	wh, err := l.cfg.WarehouseDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, wh := newLakeWithFiveTransactions(t)
 	r := startServer(t, l, nil)
 	c := dial(t, r.Addr(), nil)
 	for _, tc := range []struct{ sql, excerpt string }{
@@ -49,13 +43,7 @@ func TestQueryErrorsPointIntoTheUsersSQLNotTheRewrittenOne(t *testing.T) {
 }
 
 func TestEachRefusalSaysWhyItWasRefused(t *testing.T) {
-	l := newTestLake(t)
-	l.createTx(t, "transactions")
-	l.appendRows(t, "transactions", makeRows("a", 5, day1))
-	wh, err := l.cfg.WarehouseDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, wh := newLakeWithFiveTransactions(t)
 	secret := filepath.Join(filepath.Dir(wh), "secret.csv") // next to the warehouse, outside it
 	if err := os.WriteFile(secret, []byte("k,v\npassword,hunter2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -77,6 +65,7 @@ func TestEachRefusalSaysWhyItWasRefused(t *testing.T) {
 		{sql: "DELETE FROM lake.transactions", server: "only read queries (SELECT) are allowed, not DELETE", advice: statement, update: true},
 		{sql: "SELECT 1; SELECT 2", server: "2 statements in one query", advice: statement},
 	} {
+		var err error
 		if tc.update {
 			err = reader.exec(tc.sql)
 		} else {

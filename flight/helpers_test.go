@@ -32,6 +32,20 @@ type testLake struct {
 	cat *sqlcat.Catalog
 }
 
+// newLakeWithFiveTransactions is a lake whose transactions table holds five
+// rows of one day, and its warehouse directory (which no error may reveal).
+func newLakeWithFiveTransactions(t *testing.T) (*testLake, string) {
+	t.Helper()
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	l.appendRows(t, "transactions", makeRows("a", 5, day1))
+	wh, err := l.cfg.WarehouseDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, wh
+}
+
 func newTestLake(t *testing.T) *testLake {
 	t.Helper()
 	cfg := lake.Config{DataDir: t.TempDir()}

@@ -23,13 +23,7 @@ import (
 )
 
 func TestHostileQueriesAreRefusedAndTheServerKeepsAnswering(t *testing.T) {
-	l := newTestLake(t)
-	l.createTx(t, "transactions")
-	l.appendRows(t, "transactions", makeRows("a", 5, day1))
-	wh, err := l.cfg.WarehouseDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, wh := newLakeWithFiveTransactions(t)
 	if err := os.Symlink("/etc", filepath.Join(wh, "escape")); err != nil {
 		t.Fatal(err)
 	}
