@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * grammar. Every rejection names the field and the check in the vocabulary both sides use.
  */
 public final class RuleParser {
+    /** The topic the rule and FX records travel on (KafkaIO reads it). */
+    public static final String TOPIC = "alert-rules";
     public static final String FX_KEY = "_fx_rates";
     private static final Set<String> SEVERITIES = Set.of("low", "medium", "high", "critical");
     private static final Set<String> TYPES =
