@@ -15,6 +15,7 @@ import io.finlake.flinkjob.rules.RuleParser;
 import io.finlake.flinkjob.rules.RuleSet;
 import io.finlake.flinkjob.validate.DeadLetters;
 import io.finlake.flinkjob.validate.Json;
+import io.finlake.flinkjob.validate.Validator;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -216,6 +217,10 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             errors.add(new ErrorDetail("currency", "fx_rate",
                     "a currency of the FX table (" + (rs.fx().isEmpty() ? "no FX table loaded" : rs.fx().currencies()) + ")",
                     t.currency));
+        }
+        ErrorDetail usdRange = usd == null ? null : Validator.amountUsdError(FxTable.round(usd));
+        if (usdRange != null) {
+            errors.add(usdRange);
         }
         long now = wallClock.getAsLong();
         AccountState acct = account.value();
