@@ -60,6 +60,9 @@ type (
 type Set struct {
 	Rules map[string]Rule
 	FX    *FXTable
+	// Records holds, for a set read back from alert-rules (ReadLive), where
+	// each live record is; nil for a set parsed from files.
+	Records map[string]Coord
 }
 
 // Names gives the rule names in order.
