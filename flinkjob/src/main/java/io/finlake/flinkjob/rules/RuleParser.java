@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.RuleUpdate;
 import java.io.IOException;
@@ -51,7 +52,10 @@ public final class RuleParser {
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
+    // YAML 1.1 would read yes/no/on/off as booleans; lakectl's YAML 1.2 parser reads them as strings, and
+    // the rule language wants true or false: read them as strings too, so both reject `enabled: yes`.
     private static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory())
+            .enable(YAMLParser.Feature.PARSE_BOOLEAN_LIKE_WORDS_AS_STRINGS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
