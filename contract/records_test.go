@@ -52,6 +52,7 @@ func TestEveryRecordVectorDecodesIntoItsGoTypeAndEncodesBackToTheSameBytes(t *te
 		{"enriched_transaction.json", &contract.EnrichedTransaction{}},
 		{"alert.json", &contract.Alert{}},
 		{"dead_letter.json", &contract.DeadLetterRecord{}},
+		{"dead_letter_rule.json", &contract.DeadLetterRecord{}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			want := vector(t, c.file)

@@ -32,6 +32,14 @@ type KafkaMeta struct {
 // counted, because one bad record must never stop the stream.
 var errNotObject = errors.New("record is not a JSON object")
 
+// ErrInexactDecimal marks a record with a decimal value (amount, amount_usd)
+// its column cannot hold exactly: too many decimals for the scale, too many
+// digits for the precision, or not a number. Money is never rounded or
+// NULLed on the way in: the record takes the bad-record path (skipped,
+// counted in records_invalid, logged as a warning) and the job's dead letters
+// are where such amounts belong.
+var ErrInexactDecimal = errors.New("decimal value not representable exactly")
+
 // rowBuilder turns JSON records into Arrow rows of one table schema. It is
 // built from the table's schema at the start of each batch, so a column added
 // meanwhile (schema evolution) is filled from the next batch on.
@@ -47,6 +55,7 @@ type rowBuilder struct {
 	cols     []column
 	byName   map[string]int
 	slots    [][]byte
+	decs     []decimal128.Num // decimal columns parsed before any column is appended
 	nested   []nestedObj
 	metaCols [3]int // kafka_partition, kafka_offset, kafka_timestamp; -1 if absent
 	rows     int
@@ -57,6 +66,10 @@ type column struct {
 	name   string
 	append func(raw []byte) error // raw is never JSON null here
 	null   func()
+	// decimal columns are parsed first (parseDec), so a value they cannot
+	// hold rejects the whole record before anything is appended.
+	parseDec  func(raw []byte) (decimal128.Num, error)
+	appendDec func(decimal128.Num)
 }
 
 func newRowBuilder(sc *iceberg.Schema, mem memory.Allocator, badValue func(col string)) (*rowBuilder, error) {
@@ -72,6 +85,7 @@ func newRowBuilder(sc *iceberg.Schema, mem memory.Allocator, badValue func(col s
 		metaCols: [3]int{-1, -1, -1},
 	}
 	b.slots = make([][]byte, len(asc.Fields()))
+	b.decs = make([]decimal128.Num, len(asc.Fields()))
 	for i, fld := range asc.Fields() {
 		col, err := makeColumn(fld, b.rb.Field(i))
 		if err != nil {
@@ -139,6 +153,15 @@ func (b *rowBuilder) add(value []byte, meta KafkaMeta) (unknown int, err error) 
 		}
 	}
 	for i, c := range b.cols {
+		if raw := b.slots[i]; c.parseDec != nil && raw != nil && !bytes.Equal(raw, []byte("null")) {
+			n, err := c.parseDec(unquote(raw))
+			if err != nil {
+				return 0, fmt.Errorf("%w: column %s: %v", ErrInexactDecimal, c.name, err)
+			}
+			b.decs[i] = n
+		}
+	}
+	for i, c := range b.cols {
 		switch i {
 		case b.metaCols[0]:
 			b.rb.Field(i).(*array.Int32Builder).Append(meta.Partition)
@@ -153,6 +176,10 @@ func (b *rowBuilder) add(value []byte, meta KafkaMeta) (unknown int, err error) 
 		raw := b.slots[i]
 		if raw == nil || bytes.Equal(raw, []byte("null")) {
 			c.null()
+			continue
+		}
+		if c.appendDec != nil {
+			c.appendDec(b.decs[i])
 			continue
 		}
 		if err := c.append(raw); err != nil {
@@ -244,14 +271,8 @@ func makeColumn(fld arrow.Field, bld array.Builder) (column, error) {
 		}
 	case *array.Decimal128Builder:
 		dt := fld.Type.(*arrow.Decimal128Type)
-		c.append = func(raw []byte) error {
-			n, err := parseDecimal(unquote(raw), dt.Precision, dt.Scale)
-			if err != nil {
-				return err
-			}
-			bb.Append(n)
-			return nil
-		}
+		c.parseDec = func(raw []byte) (decimal128.Num, error) { return parseDecimal(raw, dt.Precision, dt.Scale) }
+		c.appendDec = bb.Append
 	case *array.TimestampBuilder:
 		unit := fld.Type.(*arrow.TimestampType).Unit
 		c.append = func(raw []byte) error {
@@ -360,8 +381,9 @@ var pow10 = func() [19]int64 {
 var errDecimal = errors.New("not a decimal")
 
 // parseDecimal reads a JSON number's text exactly (never through float64) as
-// an unscaled value at the given scale, rounding half away from zero beyond
-// it, and rejects values that do not fit the precision.
+// an unscaled value at the given scale. It never rounds: a value with more
+// decimals than the scale (10.005 at scale 2; trailing zeros such as 10.500
+// are fine) or more digits than the precision is an error.
 func parseDecimal(s []byte, precision, scale int32) (decimal128.Num, error) {
 	if v, ok := parseDecimalFast(s, scale); ok {
 		if precision <= 18 && (v >= pow10[precision] || v <= -pow10[precision]) {
@@ -369,20 +391,23 @@ func parseDecimal(s []byte, precision, scale int32) (decimal128.Num, error) {
 		}
 		return decimal128.FromI64(v), nil
 	}
+	if i := bytes.IndexAny(s, "eE"); i >= 0 {
+		// An exponent beyond any decimal(38) would make big.Rat build a huge power of ten.
+		if e, err := strconv.Atoi(string(s[i+1:])); err != nil || e > 400 || e < -400 {
+			return decimal128.Num{}, fmt.Errorf("%w: %q", errDecimal, s)
+		}
+	}
 	r, ok := new(big.Rat).SetString(string(s))
 	if !ok {
 		return decimal128.Num{}, fmt.Errorf("%w: %q", errDecimal, s)
 	}
 	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
-	num, den := r.Num(), r.Denom()
-	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
-	// Half away from zero: |2m| >= den.
-	if new(big.Int).Abs(new(big.Int).Lsh(m, 1)).Cmp(den) >= 0 {
-		if num.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
+	if !r.IsInt() {
+		return decimal128.Num{}, fmt.Errorf("%s has more than %d decimals: decimal(%d,%d) would round it", s, scale, precision, scale)
+	}
+	q := r.Num()
+	if precision <= 38 && q.CmpAbs(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(precision)), nil)) >= 0 {
+		return decimal128.Num{}, fmt.Errorf("%s exceeds decimal(%d,%d)", s, precision, scale)
 	}
 	n, err := decimal128.FromString(q.String(), precision, 0)
 	if err != nil {

@@ -4,12 +4,15 @@ package ingest
 // the commit protocol, and maintenance keeping the offsets.
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/catalog"
@@ -117,7 +120,7 @@ func TestDecodeMapsFieldsCountsUnknownAndNullsMissing(t *testing.T) {
 	alert := `{"alert_id":"a1","transaction_id":"t1","account_id":"AC1","rule_name":"high_value","rule_type":"threshold",
 	  "rule_version":3,"severity":"high","alert_timestamp":"2026-11-26T01:02:05+01:00","description":"amount 12000.10 USD > 10000",
 	  "params":{"amount_usd":10000},
-	  "transaction":{"transaction_id":"t1","account_id":"AC1","timestamp":"2026-11-26T00:02:03.456Z","amount":12000.105,
+	  "transaction":{"transaction_id":"t1","account_id":"AC1","timestamp":"2026-11-26T00:02:03.456Z","amount":12000.100,
 	    "currency":"USD","merchant_name":"Big Shop","location_country":"US","status":"pending"}}`
 	unknown, err := rb.add([]byte(alert), KafkaMeta{Partition: 2, Offset: 9, Timestamp: time.UnixMilli(1000)})
 	if err != nil {
@@ -130,8 +133,8 @@ func TestDecodeMapsFieldsCountsUnknownAndNullsMissing(t *testing.T) {
 		t.Errorf("unknown fields: want 2, got %d", unknown)
 	}
 	col := func(name string) int { return rec.Schema().FieldIndices(name)[0] }
-	if got := rec.Column(col("amount")).ValueStr(0); got != "12000.11" {
-		t.Errorf("amount: want 12000.11 (half away from zero), got %s", got)
+	if got := rec.Column(col("amount")).ValueStr(0); got != "12000.1" {
+		t.Errorf("amount: want 12000.1 (trailing zeros are no rounding), got %s", got)
 	}
 	if got := rec.Column(col("alert_timestamp")).ValueStr(0); got != "2026-11-26T00:02:05Z" {
 		t.Errorf("alert_timestamp: want UTC 00:02:05, got %s", got)
@@ -155,19 +158,96 @@ func TestDecodeMapsFieldsCountsUnknownAndNullsMissing(t *testing.T) {
 	}
 }
 
-func TestParseDecimalIsExactAndRejectsOverflow(t *testing.T) {
-	cases := map[string]int64{"125.40": 12540, "125.4": 12540, "-0.01": -1, "1e2": 10000, "0.005": 1, "-0.005": -1,
-		"9999999999999999.99": 999999999999999999, "12": 1200, "0.1": 10}
+func TestParseDecimalIsExactAndNeverRounds(t *testing.T) {
+	cases := map[string]int64{"125.40": 12540, "125.4": 12540, "-0.01": -1, "1e2": 10000, "10.500": 1050, "-0.010": -1,
+		"1E+3": 100000, "9999999999999999.99": 999999999999999999, "12": 1200, "0.1": 10, "1000.0": 100000}
 	for in, want := range cases {
 		got, err := parseDecimal([]byte(in), 18, 2)
 		if err != nil || got != decimal128.FromI64(want) {
 			t.Errorf("%s: want %d, got %v (%v)", in, want, got, err)
 		}
 	}
-	for _, bad := range []string{"10000000000000000.00", "abc", "", "1.2.3"} {
+	for _, bad := range []string{"10000000000000000.00", "abc", "", "1.2.3", "0.005", "-0.005", "10.005", "1e-3",
+		"12345678901234567", "1e999999999", "1.2345678901234568e+16"} {
 		if _, err := parseDecimal([]byte(bad), 18, 2); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}
+	}
+}
+
+// An amount ingest cannot store exactly is never rounded or NULLed: the record
+// takes the bad-record path (an error, counted invalid), and every row that
+// lands carries its amount digit for digit.
+func TestInexactAmountsAreRejectedNotRoundedAndNoLandedRowHasANullAmount(t *testing.T) {
+	cat, _ := localLake(t)
+	w := testWriter(t, cat, lake.TableTransactions, contract.TransactionsProcessed)
+	ctx := context.Background()
+	tbl, err := cat.LoadTable(ctx, w.ident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.newBatch(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amounts := []struct {
+		text   string
+		stored string // as Arrow prints the decimal(18,2); "" = rejected
+	}{
+		{"12.34", "12.34"}, {"10.005", ""}, {"10.500", "10.5"}, {"12345678901234567", ""}, {`"ten"`, ""},
+		{"9999999999999999.99", "9999999999999999.99"}, {"1.2345678901234568e+16", ""}, {"1E+3", "1000"},
+	}
+	want := map[string]string{}
+	for i, a := range amounts {
+		v := bytes.Replace(txJSON(i), []byte(fmt.Sprintf(`"amount":%d.40`, i)), []byte(`"amount":`+a.text), 1)
+		v = bytes.Replace(v, []byte(`"amount_usd":135.43`), []byte(`"amount_usd":`+a.text), 1)
+		err := b.add(&kgo.Record{Partition: 0, Offset: int64(i), Timestamp: time.Now(), Value: v})
+		if a.stored == "" {
+			if !errors.Is(err, ErrInexactDecimal) {
+				t.Errorf("amount %s: want ErrInexactDecimal, got %v", a.text, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("amount %s: %v", a.text, err)
+		}
+		want[fmt.Sprintf("tx-%06d", i)] = a.stored + " " + a.stored
+	}
+	if b.pending.Invalid != 4 {
+		t.Errorf("records counted invalid: want 4, got %d", b.pending.Invalid)
+	}
+	files, err := b.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.commit(ctx, b, files, lake.Offsets{}, lake.Offsets{0: int64(len(amounts))}); err != nil {
+		t.Fatal(err)
+	}
+	b.release()
+
+	tbl, err = cat.LoadTable(ctx, w.ident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan(table.WithSelectedFields("transaction_id", "amount", "amount_usd")).ToArrowTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	got := map[string]string{}
+	tr := array.NewTableReader(at, 0)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if rec.Column(1).IsNull(i) || rec.Column(2).IsNull(i) {
+				t.Errorf("row %s: NULL amount for a record that carried one", rec.Column(0).ValueStr(i))
+			}
+			got[rec.Column(0).ValueStr(i)] = rec.Column(1).ValueStr(i) + " " + rec.Column(2).ValueStr(i)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("landed amounts:\n got %v\nwant %v", got, want)
 	}
 }
 

@@ -384,7 +384,11 @@ func (w *tableWriter) fill(ctx context.Context, cl *kgo.Client, b *batch, consum
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			for _, r := range fp.Records {
 				if err := b.add(r); err != nil {
-					w.log.Debug("skipping record", "table", w.cfg.Table, "partition", r.Partition, "offset", r.Offset, "err", err)
+					lvl := slog.LevelDebug
+					if errors.Is(err, ErrInexactDecimal) {
+						lvl = slog.LevelWarn // money that would be rounded or lost: loud
+					}
+					w.log.Log(ctx, lvl, "skipping record", "table", w.cfg.Table, "partition", r.Partition, "offset", r.Offset, "err", err)
 				}
 				consumed[r.Partition] = r.Offset + 1
 				polled++

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -59,6 +60,9 @@ type (
 type Set struct {
 	Rules map[string]Rule
 	FX    *FXTable
+	// Records holds, for a set read back from alert-rules (ReadLive), where
+	// each live record is; nil for a set parsed from files.
+	Records map[string]Coord
 }
 
 // Names gives the rule names in order.
@@ -77,7 +81,13 @@ type Problem struct {
 	Line   int
 	Column int
 	Path   string // e.g. rules[1].params.window
-	Msg    string
+	// Check names the rule of the rule language that failed, in the
+	// vocabulary the Flink job's RuleParser uses too (required, type,
+	// unknown_key, enum, name, range, duration, hhmm, empty_window, timezone,
+	// duplicate, yaml, iso4217): the shared corpus in contract/testdata/rules
+	// holds both parsers to the same verdict.
+	Check string
+	Msg   string
 }
 
 func (p Problem) String() string {
@@ -107,8 +117,8 @@ type checker struct {
 	problems []Problem
 }
 
-func (c *checker) add(n ast.Node, path, format string, args ...any) {
-	p := Problem{File: c.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+func (c *checker) add(n ast.Node, path, check, format string, args ...any) {
+	p := Problem{File: c.file, Path: path, Check: check, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
 			p.Line, p.Column = tk.Position.Line, tk.Position.Column
@@ -194,7 +204,7 @@ func parseDoc(c *checker, data []byte) *ast.MappingNode {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		var ye yaml.Error
-		p := Problem{File: c.file, Msg: "YAML syntax: " + err.Error()}
+		p := Problem{File: c.file, Check: "yaml", Msg: "YAML syntax: " + err.Error()}
 		if e, ok := err.(yaml.Error); ok {
 			ye = e
 			if tk := ye.GetToken(); tk != nil && tk.Position != nil {
@@ -206,18 +216,18 @@ func parseDoc(c *checker, data []byte) *ast.MappingNode {
 		return nil
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
-		c.add(nil, "", "the file is empty")
+		c.add(nil, "", "yaml", "the file is empty")
 		return nil
 	}
 	if len(f.Docs) > 1 {
-		c.add(f.Docs[1].Body, "", "only one YAML document is allowed")
+		c.add(f.Docs[1].Body, "", "yaml", "only one YAML document is allowed")
 	}
 	m, ok := unwrap(f.Docs[0].Body).(*ast.MappingNode)
 	if !ok {
 		if mv, ok2 := unwrap(f.Docs[0].Body).(*ast.MappingValueNode); ok2 {
 			return &ast.MappingNode{BaseNode: &ast.BaseNode{}, Start: mv.GetToken(), Values: []*ast.MappingValueNode{mv}}
 		}
-		c.add(f.Docs[0].Body, "", "the top level must be a mapping")
+		c.add(f.Docs[0].Body, "", "type", "the top level must be a mapping")
 		return nil
 	}
 	return m
@@ -252,11 +262,11 @@ func fields(c *checker, m *ast.MappingNode, path string) (map[string]field, []st
 	for _, mv := range m.Values {
 		k := keyString(mv.Key)
 		if k == "" {
-			c.add(mv.Key, path, "keys must be plain strings")
+			c.add(mv.Key, path, "type", "keys must be plain strings")
 			continue
 		}
 		if prev, dup := out[k]; dup {
-			c.add(mv.Key, join(path, k), "duplicate key (first at line %d)", line(prev.key))
+			c.add(mv.Key, join(path, k), "duplicate", "duplicate key (first at line %d)", line(prev.key))
 			continue
 		}
 		out[k] = field{key: mv.Key, value: unwrap(mv.Value)}
@@ -308,7 +318,7 @@ func unknownKeys(c *checker, fs map[string]field, order []string, path string, a
 			if k == "version" {
 				hint = " (versions are managed by lakectl: it bumps them when a rule changes)"
 			}
-			c.add(fs[k].key, join(path, k), "unknown key %q; allowed: %s%s", k, strings.Join(allowed, ", "), hint)
+			c.add(fs[k].key, join(path, k), "unknown_key", "unknown key %q; allowed: %s%s", k, strings.Join(allowed, ", "), hint)
 		}
 	}
 }
@@ -324,7 +334,7 @@ func parseRules(c *checker, data []byte, out map[string]Rule) {
 	unknownKeys(c, tf, order, "", "rules")
 	rf, ok := tf["rules"]
 	if !ok {
-		c.add(top, "", "missing key \"rules\" (a list of rules)")
+		c.add(top, "", "required", "missing key \"rules\" (a list of rules)")
 		return
 	}
 	seq, ok := rf.value.(*ast.SequenceNode)
@@ -332,7 +342,7 @@ func parseRules(c *checker, data []byte, out map[string]Rule) {
 		if _, null := rf.value.(*ast.NullNode); null || rf.value == nil {
 			return // an empty list: every live rule is to be deleted
 		}
-		c.add(rf.value, "rules", "must be a list of rules")
+		c.add(rf.value, "rules", "type", "must be a list of rules")
 		return
 	}
 	firstLine := map[string]int{}
@@ -343,7 +353,7 @@ func parseRules(c *checker, data []byte, out map[string]Rule) {
 			if mv, ok2 := unwrap(item).(*ast.MappingValueNode); ok2 {
 				m = &ast.MappingNode{BaseNode: &ast.BaseNode{}, Start: mv.GetToken(), Values: []*ast.MappingValueNode{mv}}
 			} else {
-				c.add(item, path, "each rule must be a mapping with rule_name, rule_type, severity, enabled, description, params")
+				c.add(item, path, "type", "each rule must be a mapping with rule_name, rule_type, severity, enabled, description, params")
 				continue
 			}
 		}
@@ -352,7 +362,7 @@ func parseRules(c *checker, data []byte, out map[string]Rule) {
 			continue
 		}
 		if l, dup := firstLine[r.Name]; dup {
-			c.add(m, path+".rule_name", "duplicate rule_name %q (first defined at line %d)", r.Name, l)
+			c.add(m, path+".rule_name", "duplicate", "duplicate rule_name %q (first defined at line %d)", r.Name, l)
 			continue
 		}
 		firstLine[r.Name] = line(m)
@@ -369,25 +379,25 @@ func parseRule(c *checker, m *ast.MappingNode, path string) (Rule, bool) {
 	if r.Name != "" {
 		switch {
 		case strings.HasPrefix(r.Name, "_"):
-			c.add(fs["rule_name"].value, path+".rule_name", "names starting with _ are reserved (the FX table travels as %s)", FXKey)
+			c.add(fs["rule_name"].value, path+".rule_name", "name", "names starting with _ are reserved (the FX table travels as %s)", FXKey)
 		case !ruleNameRE.MatchString(r.Name):
-			c.add(fs["rule_name"].value, path+".rule_name", "%q: use letters, digits, _ . - (starting with a letter, at most 128)", r.Name)
+			c.add(fs["rule_name"].value, path+".rule_name", "name", "%q: use letters, digits, _ . - (starting with a letter, at most 128)", r.Name)
 		}
 	}
 	r.Type = requireString(c, m, fs, path, "rule_type")
 	if r.Type != "" && !contains(RuleTypes, r.Type) {
-		c.add(fs["rule_type"].value, path+".rule_type", "unknown rule_type %q; want one of %s", r.Type, strings.Join(RuleTypes, ", "))
+		c.add(fs["rule_type"].value, path+".rule_type", "enum", "unknown rule_type %q; want one of %s", r.Type, strings.Join(RuleTypes, ", "))
 	}
 	r.Severity = requireString(c, m, fs, path, "severity")
 	if r.Severity != "" && !contains(Severities, r.Severity) {
-		c.add(fs["severity"].value, path+".severity", "bad severity %q; want one of %s", r.Severity, strings.Join(Severities, ", "))
+		c.add(fs["severity"].value, path+".severity", "enum", "bad severity %q; want one of %s", r.Severity, strings.Join(Severities, ", "))
 	}
 	r.Description = requireString(c, m, fs, path, "description")
 	r.Enabled = true
 	if f, ok := fs["enabled"]; ok {
 		b, isBool := f.value.(*ast.BoolNode)
 		if !isBool {
-			c.add(f.value, path+".enabled", "must be true or false")
+			c.add(f.value, path+".enabled", "type", "must be true or false")
 		} else {
 			r.Enabled = b.Value
 		}
@@ -402,10 +412,10 @@ func parseRule(c *checker, m *ast.MappingNode, path string) (Rule, bool) {
 			}
 		}
 		if pm == nil {
-			c.add(pf.value, path+".params", "must be a mapping of the %s parameters", orUnknown(r.Type))
+			c.add(pf.value, path+".params", "type", "must be a mapping of the %s parameters", orUnknown(r.Type))
 		}
 	} else {
-		c.add(m, path, "missing params (%s)", paramHelp(r.Type))
+		c.add(m, path+".params", "required", "missing params (%s)", paramHelp(r.Type))
 	}
 	if pm != nil && contains(RuleTypes, r.Type) {
 		r.Params = parseParams(c, r.Type, pm, path+".params")
@@ -437,12 +447,16 @@ func paramHelp(t string) string {
 func requireString(c *checker, parent ast.Node, fs map[string]field, path, key string) string {
 	f, ok := fs[key]
 	if !ok {
-		c.add(parent, path, "missing %s", key)
+		c.add(parent, join(path, key), "required", "missing %s", key)
 		return ""
 	}
 	s, ok := scalarString(f.value)
-	if !ok || strings.TrimSpace(s) == "" {
-		c.add(f.value, join(path, key), "must be a non-empty string")
+	if !ok {
+		c.add(f.value, join(path, key), "type", "must be a non-empty string")
+		return ""
+	}
+	if strings.TrimSpace(s) == "" {
+		c.add(f.value, join(path, key), "non_blank", "must not be blank")
 		return ""
 	}
 	return s
@@ -470,27 +484,30 @@ func contains(list []string, s string) bool {
 }
 
 var (
-	durationRE = regexp.MustCompile(`^([0-9]+)(ms|s|m|h|d)$`)
+	durationRE = regexp.MustCompile(`^([1-9][0-9]*)(ms|s|m|h|d)$`)
 	hhmmRE     = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
 )
 
-// ParseDuration reads the rule duration syntax shared with the Flink job: a
-// positive integer and one unit of ms, s, m, h or d (1m, 30d).
+// ParseDuration reads the rule duration syntax shared with the Flink job
+// (RuleParser.durationNanos): one positive integer without leading zeros and
+// one unit of ms, s, m, h or d (1m, 30d; no sums such as 1h30m), at most
+// what an int64 of nanoseconds holds (about 292 years).
 func ParseDuration(s string) (time.Duration, error) {
 	m := durationRE.FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("%q is not a duration: write a positive integer and one unit of ms, s, m, h, d (e.g. 1m, 30d)", s)
-	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: the duration must be positive", s)
+		return 0, fmt.Errorf("%q is not a duration: write one positive integer and one unit of ms, s, m, h, d (e.g. 1m, 90s, 30d)", s)
 	}
 	unit := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
-	if n > int64((1<<62)/unit) {
-		return 0, fmt.Errorf("%q: the duration is too long", s)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > int64(math.MaxInt64/unit) {
+		return 0, fmt.Errorf("%q is not a duration: at most %dd", s, int64(math.MaxInt64/(24*time.Hour)))
 	}
 	return time.Duration(n) * unit, nil
 }
+
+// MaxCount bounds velocity count and new_country min_history: the job holds
+// them as a Java int.
+const MaxCount = math.MaxInt32
 
 func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[string]any {
 	fs, order := fields(c, m, path)
@@ -498,7 +515,7 @@ func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[st
 	need := func(key string) (field, bool) {
 		f, ok := fs[key]
 		if !ok {
-			c.add(m, path, "missing %s (%s)", key, paramHelp(typ))
+			c.add(m, join(path, key), "required", "missing %s (%s)", key, paramHelp(typ))
 		}
 		return f, ok
 	}
@@ -506,25 +523,25 @@ func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[st
 		if f, ok := need(key); ok {
 			num, ok := number(f.value)
 			if !ok {
-				c.add(f.value, join(path, key), "must be a number, got %s", f.value.String())
+				c.add(f.value, join(path, key), "type", "must be a number, got %s", f.value.String())
 				return
 			}
 			if v, _ := strconv.ParseFloat(string(num), 64); v <= 0 {
-				c.add(f.value, join(path, key), "must be positive, got %s", num)
+				c.add(f.value, join(path, key), "range", "must be positive, got %s", num)
 				return
 			}
 			out[key] = num
 		}
 	}
-	integer := func(key string, min int64) {
+	integer := func(key string, min, max int64) {
 		if f, ok := need(key); ok {
 			n, ok := intValue(f.value)
 			if !ok {
-				c.add(f.value, join(path, key), "must be an integer, got %s", f.value.String())
+				c.add(f.value, join(path, key), "type", "must be an integer, got %s", f.value.String())
 				return
 			}
-			if n < min {
-				c.add(f.value, join(path, key), "must be at least %d, got %d", min, n)
+			if n < min || n > max {
+				c.add(f.value, join(path, key), "range", "must be an integer from %d to %d, got %d", min, max, n)
 				return
 			}
 			out[key] = n
@@ -537,7 +554,7 @@ func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[st
 				s = f.value.String()
 			}
 			if _, err := ParseDuration(s); err != nil {
-				c.add(f.value, join(path, key), "%v", err)
+				c.add(f.value, join(path, key), "duration", "%v", err)
 				return
 			}
 			out[key] = s
@@ -552,11 +569,11 @@ func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[st
 		if !isStr {
 			// YAML 1.1 reads an unquoted 01:00 as a sexagesimal number in some
 			// parsers; only a string is unambiguous.
-			c.add(f.value, join(path, key), "must be a quoted time \"HH:MM\", got %s", f.value.String())
+			c.add(f.value, join(path, key), "type", "must be a quoted time \"HH:MM\", got %s", f.value.String())
 			return "", false
 		}
 		if !hhmmRE.MatchString(s) {
-			c.add(f.value, join(path, key), "%q is not a time: write \"HH:MM\" in 24-hour form, 00:00 to 23:59", s)
+			c.add(f.value, join(path, key), "hhmm", "%q is not a time: write \"HH:MM\" in 24-hour form, 00:00 to 23:59", s)
 			return "", false
 		}
 		out[key] = s
@@ -568,27 +585,27 @@ func parseParams(c *checker, typ string, m *ast.MappingNode, path string) map[st
 		posNumber("amount_usd")
 	case "velocity":
 		unknownKeys(c, fs, order, path, "count", "window")
-		integer("count", 1)
+		integer("count", 1, MaxCount)
 		duration("window")
 	case "time_of_day":
 		unknownKeys(c, fs, order, path, "start", "end", "timezone")
 		start, ok1 := hhmm("start")
 		end, ok2 := hhmm("end")
 		if ok1 && ok2 && start == end {
-			c.add(fs["end"].value, join(path, "end"), "start and end are both %s: the window [start, end) would be empty", start)
+			c.add(fs["end"].value, join(path, "end"), "empty_window", "start and end are both %s: the window [start, end) would be empty", start)
 		}
 		if f, ok := need("timezone"); ok {
 			s, isStr := scalarString(f.value)
 			_, err := time.LoadLocation(s)
 			if !isStr || s == "" || s == "Local" || err != nil {
-				c.add(f.value, join(path, "timezone"), "%s is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)", f.value.String())
+				c.add(f.value, join(path, "timezone"), "timezone", "%s is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)", f.value.String())
 			} else {
 				out["timezone"] = s
 			}
 		}
 	case "new_country":
 		unknownKeys(c, fs, order, path, "min_history", "lookback")
-		integer("min_history", 0)
+		integer("min_history", 0, MaxCount)
 		duration("lookback")
 	}
 	return out
@@ -647,14 +664,14 @@ func parseFX(c *checker, data []byte) *FXTable {
 	if f, ok := fs["version"]; ok {
 		n, isInt := intValue(f.value)
 		if !isInt || n < 1 {
-			c.add(f.value, "version", "must be a positive integer")
+			c.add(f.value, "version", "range", "must be a positive integer")
 		} else {
 			fx.Version = n
 		}
 	}
 	f, ok := fs["usd_per_unit"]
 	if !ok {
-		c.add(top, "", "missing usd_per_unit (a mapping from ISO 4217 code to the USD value of one unit)")
+		c.add(top, "", "required", "missing usd_per_unit (a mapping from ISO 4217 code to the USD value of one unit)")
 		return nil
 	}
 	m, ok := f.value.(*ast.MappingNode)
@@ -662,7 +679,7 @@ func parseFX(c *checker, data []byte) *FXTable {
 		if mv, ok2 := f.value.(*ast.MappingValueNode); ok2 {
 			m = &ast.MappingNode{BaseNode: &ast.BaseNode{}, Start: mv.GetToken(), Values: []*ast.MappingValueNode{mv}}
 		} else {
-			c.add(f.value, "usd_per_unit", "must be a mapping such as {USD: 1, EUR: 1.08}")
+			c.add(f.value, "usd_per_unit", "type", "must be a mapping such as {USD: 1, EUR: 1.08}")
 			return nil
 		}
 	}
@@ -671,24 +688,24 @@ func parseFX(c *checker, data []byte) *FXTable {
 		rf := rates[code]
 		p := "usd_per_unit." + code
 		if !currencyRE.MatchString(code) {
-			c.add(rf.key, p, "%q is not an ISO 4217 code (three capital letters)", code)
+			c.add(rf.key, p, "iso4217", "%q is not an ISO 4217 code (three capital letters)", code)
 			continue
 		}
 		num, ok := number(rf.value)
 		v, _ := strconv.ParseFloat(string(num), 64)
 		if !ok || v <= 0 {
-			c.add(rf.value, p, "must be a positive number, got %s", rf.value.String())
+			c.add(rf.value, p, "range", "must be a positive number, got %s", rf.value.String())
 			continue
 		}
 		if code == "USD" && v != 1 {
-			c.add(rf.value, p, "one USD is worth 1 USD, got %s", num)
+			c.add(rf.value, p, "range", "one USD is worth 1 USD, got %s", num)
 			continue
 		}
 		fx.USDPerUnit[code] = num
 	}
 	for _, code := range RequiredCurrencies {
 		if _, ok := rates[code]; !ok {
-			c.add(m, "usd_per_unit", "currency %s is missing: transactions in %s could not be converted to USD", code, code)
+			c.add(m, "usd_per_unit", "required", "currency %s is missing: transactions in %s could not be converted to USD", code, code)
 		}
 	}
 	return fx

@@ -113,7 +113,7 @@ func TestInvalidRulesReportEveryProblemWithItsLine(t *testing.T) {
 `, "")
 	wantProblem(t, ps, "rules.yaml", 3, "unknown rule_type")
 	wantProblem(t, ps, "rules.yaml", 9, "bad severity")
-	wantProblem(t, ps, "rules.yaml", 12, "at least 1")
+	wantProblem(t, ps, "rules.yaml", 12, "from 1 to 2147483647")
 	wantProblem(t, ps, "rules.yaml", 13, "not a duration")
 	wantProblem(t, ps, "rules.yaml", 19, "not a time")
 	wantProblem(t, ps, "rules.yaml", 21, "IANA")

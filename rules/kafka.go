@@ -2,12 +2,14 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/contract"
@@ -38,9 +40,14 @@ const TransactionalID = "lakectl-rules"
 // removes the key. Records that do not decode are logged and skipped: the
 // job skips them too, so they are not live.
 func (k Kafka) ReadLive(ctx context.Context) (Set, error) {
-	live := Set{Rules: map[string]Rule{}}
-	err := scanTopic(ctx, k.Brokers, k.topic(), func(r *kgo.Record) {
+	live := Set{Rules: map[string]Rule{}, Records: map[string]Coord{}}
+	err := scanTopic(ctx, k.Brokers, k.topic(), nil, func(r *kgo.Record) {
 		key := string(r.Key)
+		if r.Value == nil {
+			delete(live.Records, key)
+		} else {
+			live.Records[key] = Coord{Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp}
+		}
 		switch {
 		case key == FXKey && r.Value == nil:
 			live.FX = nil
@@ -65,12 +72,77 @@ func (k Kafka) ReadLive(ctx context.Context) (Set, error) {
 	return live, err
 }
 
+// Coord is where a live alert-rules record is: the job's dead letter for it
+// names the same partition and offset.
+type Coord struct {
+	Partition int32
+	Offset    int64
+	Time      time.Time
+}
+
+// Rejection is the Flink job's verdict on a live record it could not apply
+// (the previous version of that rule stays in force in the job).
+type Rejection struct {
+	Errors         []contract.DeadLetterError
+	DeadLetteredAt string
+}
+
+// Rejections finds, for each live record of live (from ReadLive), the dead
+// letter the job wrote when it rejected it: records of deadLetterTopic with
+// source topic alert-rules at that record's partition and offset. Only the
+// dead letters written since the oldest live record was published are read,
+// as a stream.
+func (k Kafka) Rejections(ctx context.Context, live Set, deadLetterTopic string) (map[string]Rejection, error) {
+	out := map[string]Rejection{}
+	if len(live.Records) == 0 {
+		return out, nil
+	}
+	byCoord := map[[2]int64]string{}
+	oldest := time.Now()
+	for key, c := range live.Records {
+		byCoord[[2]int64{int64(c.Partition), c.Offset}] = key
+		if c.Time.Before(oldest) {
+			oldest = c.Time
+		}
+	}
+	adm, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
+	if err != nil {
+		return nil, fmt.Errorf("kafka client for %v: %w", k.Brokers, err)
+	}
+	from, err := kadm.NewClient(adm).ListOffsetsAfterMilli(ctx, oldest.UnixMilli(), deadLetterTopic)
+	adm.Close()
+	if err == nil {
+		err = from.Error()
+	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		slog.Warn("no dead-letter topic: cannot tell whether the job rejected a rule", "topic", deadLetterTopic)
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", deadLetterTopic, err)
+	}
+	starts := map[int32]int64{}
+	from.Each(func(o kadm.ListedOffset) { starts[o.Partition] = o.Offset })
+	err = scanTopic(ctx, k.Brokers, deadLetterTopic, starts, func(r *kgo.Record) {
+		var d contract.DeadLetterRecord
+		if json.Unmarshal(r.Value, &d) != nil || d.Source.Topic != k.topic() {
+			return
+		}
+		key, ok := byCoord[[2]int64{int64(d.Source.Partition), d.Source.Offset}]
+		if ok && key == string(r.Key) {
+			out[key] = Rejection{Errors: d.Errors, DeadLetteredAt: d.DeadLetteredAt}
+		}
+	})
+	return out, err
+}
+
 // scanTopic calls fn for every committed record of topic, from the start of
-// each partition to its high watermark as of the call. The high watermark,
+// each partition (or the offset in from, when from is not nil) to its high
+// watermark as of the call. The high watermark,
 // not the last stable offset: right after a transaction commits, its markers
 // may not be written yet and the LSO still lags, which would hide the rules
 // just published from the next apply. A read_committed fetch waits for them.
-func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo.Record)) error {
+func scanTopic(ctx context.Context, brokers []string, topic string, from map[int32]int64, fn func(*kgo.Record)) error {
 	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return fmt.Errorf("kafka client for %v: %w", brokers, err)
@@ -86,8 +158,13 @@ func scanTopic(ctx context.Context, brokers []string, topic string, fn func(*kgo
 	starts := map[int32]kgo.Offset{}
 	remaining := map[int32]int64{} // partition → end offset still to reach
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
+		start, bounded := from[o.Partition]
+		switch {
+		case from == nil && o.Offset > 0:
 			starts[o.Partition] = kgo.NewOffset().AtStart()
+			remaining[o.Partition] = o.Offset
+		case bounded && start >= 0 && start < o.Offset:
+			starts[o.Partition] = kgo.NewOffset().At(start)
 			remaining[o.Partition] = o.Offset
 		}
 	})

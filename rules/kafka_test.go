@@ -37,7 +37,7 @@ func ctxT(t *testing.T) context.Context {
 func rawRecords(t *testing.T, k Kafka) []*kgo.Record {
 	t.Helper()
 	var out []*kgo.Record
-	if err := scanTopic(ctxT(t), k.Brokers, k.Topic, func(r *kgo.Record) { out = append(out, r) }); err != nil {
+	if err := scanTopic(ctxT(t), k.Brokers, k.Topic, nil, func(r *kgo.Record) { out = append(out, r) }); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -210,5 +210,87 @@ func TestReadLiveIgnoresAnAbortedPublishAndReturnsPromptly(t *testing.T) {
 	}
 	if hv := live.Rules["high_value"]; hv.Version != 1 || time.Since(start) > 5*time.Second {
 		t.Fatalf("high_value = %+v after %s; want version 1, read without waiting for a timeout", hv, time.Since(start))
+	}
+}
+
+// The job's dead letter for the live version of a rule (the contract vector's
+// bytes, pointed at this test's rules topic) is reported for that rule; one
+// for an older version of it, and transaction dead letters, are not.
+func TestRejectionsFindTheJobsDeadLetterForEachLiveRecordOnly(t *testing.T) {
+	k := testKafka(t)
+	dlt := "dead-letter-" + strings.ToLower(t.Name())
+	testsupport.CreateTopics(t, k.Brokers, 2, nil, dlt)
+	set := loadShipped(t)
+	if _, err := k.Apply(ctxT(t), set); err != nil {
+		t.Fatal(err)
+	}
+	old, err := k.ReadLive(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := set.Rules["rapid_activity"]
+	r.Params = map[string]any{"count": int64(6), "window": "1m"}
+	set.Rules["rapid_activity"] = r
+	if _, err := k.Apply(ctxT(t), set); err != nil {
+		t.Fatal(err)
+	}
+	live, err := k.ReadLive(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vec, err := os.ReadFile("../contract/testdata/dead_letter_rule.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadLetter := func(c Coord, field string) []byte {
+		var d map[string]any
+		if err := json.Unmarshal(vec, &d); err != nil {
+			t.Fatal(err)
+		}
+		d["source"] = map[string]any{"topic": k.Topic, "partition": c.Partition, "offset": c.Offset, "timestamp": nil}
+		d["errors"].([]any)[0].(map[string]any)["field"] = field
+		b, _ := json.Marshal(d)
+		return b
+	}
+	cl := testsupport.Client(t, k.Brokers, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	recs := []*kgo.Record{
+		{Topic: dlt, Partition: 1, Key: []byte("rapid_activity"), Value: deadLetter(live.Records["rapid_activity"], "params.count")},
+		{Topic: dlt, Partition: 1, Key: []byte("AC0000001"), Value: vector(t, "dead_letter.json")},
+		// Later on the same partition, for the version before: it must not win.
+		{Topic: dlt, Partition: 1, Key: []byte("rapid_activity"), Value: deadLetter(old.Records["rapid_activity"], "params.window")},
+	}
+	if err := cl.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.Rejections(ctxT(t), live, dlt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got["rapid_activity"].Errors) != 1 || got["rapid_activity"].Errors[0].Field != "params.count" {
+		t.Fatalf("want the one rejection of rapid_activity's live record, got %+v", got)
+	}
+}
+
+func vector(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../contract/testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRejectionsWithoutADeadLetterTopicAreNoneNotAnError(t *testing.T) {
+	k := testKafka(t)
+	if _, err := k.Apply(ctxT(t), loadShipped(t)); err != nil {
+		t.Fatal(err)
+	}
+	live, err := k.ReadLive(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.Rejections(ctxT(t), live, "no-such-dead-letter-topic")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("want no rejections and no error, got %v, %v", got, err)
 	}
 }

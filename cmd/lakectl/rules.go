@@ -206,12 +206,15 @@ func rulesShowCmd() *cli.Command {
 		Name:  "show",
 		Usage: "print the live rules as the Flink job sees them (read back from alert-rules)",
 		Description: `Reads the compacted topic from the beginning to its end (committed records only) and
-keeps the latest record per rule; deleted rules are not shown.
+keeps the latest record per rule; deleted rules are not shown. The job column says whether the Flink
+job rejected that record (its dead letter on --dead-letter-topic, with the field and check; the job then
+keeps the rule's previous version in force); "-" means no rejection was found.
 
 Examples:
   lakectl rules show
   lakectl rules show --format json | jq '.rules[] | select(.enabled)'`,
 		Flags: []cli.Flag{brokersFlag(), topicFlag(),
+			&cli.StringFlag{Name: "dead-letter-topic", Value: contract.DeadLetter, Usage: "where the job dead-letters rules it rejects"},
 			tableOrJSONFlag()},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			asJSON, err := wantJSON(cmd)
@@ -222,12 +225,17 @@ Examples:
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
+			rejected, err := rulesKafka(cmd).Rejections(ctx, live, cmd.String("dead-letter-topic"))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
 			w := cmd.Root().Writer
 			if asJSON {
 				out := struct {
-					Rules []rules.Rule   `json:"rules"`
-					FX    *rules.FXTable `json:"fx_rates"`
-				}{Rules: []rules.Rule{}, FX: live.FX}
+					Rules    []rules.Rule               `json:"rules"`
+					FX       *rules.FXTable             `json:"fx_rates"`
+					Rejected map[string]rules.Rejection `json:"rejected_by_job"`
+				}{Rules: []rules.Rule{}, FX: live.FX, Rejected: rejected}
 				for _, n := range live.Names() {
 					out.Rules = append(out.Rules, live.Rules[n])
 				}
@@ -239,10 +247,13 @@ Examples:
 			for _, n := range live.Names() {
 				r := live.Rules[n]
 				rows = append(rows, []string{r.Name, r.Type, strconv.FormatInt(r.Version, 10),
-					strconv.FormatBool(r.Enabled), r.Severity, rules.ParamsString(r.Params), r.Description})
+					strconv.FormatBool(r.Enabled), r.Severity, rules.ParamsString(r.Params), jobVerdict(rejected, n), r.Description})
 			}
-			if err := termout.Render(w, []string{"rule_name", "rule_type", "version", "enabled", "severity", "params", "description"}, rows); err != nil {
+			if err := termout.Render(w, []string{"rule_name", "rule_type", "version", "enabled", "severity", "params", "job", "description"}, rows); err != nil {
 				return err
+			}
+			if j, ok := rejected[rules.FXKey]; ok && live.FX != nil {
+				fmt.Fprintf(w, "the job REJECTED FX table v%d and keeps the previous one: %s\n", live.FX.Version, jobVerdict(map[string]rules.Rejection{"": j}, ""))
 			}
 			if live.FX != nil {
 				var parts []string
@@ -256,6 +267,20 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// jobVerdict is the job column of rules show: the rejection of the rule's
+// live record, or "-".
+func jobVerdict(rejected map[string]rules.Rejection, name string) string {
+	rj, ok := rejected[name]
+	if !ok {
+		return "-"
+	}
+	var parts []string
+	for _, e := range rj.Errors {
+		parts = append(parts, fmt.Sprintf("%s %s (expected %s, got %s)", e.Field, e.Rule, e.Expected, e.Actual))
+	}
+	return "REJECTED: " + strings.Join(parts, "; ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

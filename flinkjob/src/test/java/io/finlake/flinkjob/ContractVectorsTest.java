@@ -81,7 +81,24 @@ class ContractVectorsTest {
 
     @Test
     void deadLetterIsWrittenExactlyAsTheVector() throws IOException {
-        JsonNode n = node("dead_letter.json");
+        deadLetterIsWrittenExactlyAs("dead_letter.json");
+    }
+
+    /** The dead letter of an alert-rules record the job rejects: source topic alert-rules, no timestamp. */
+    @Test
+    void rejectedRuleDeadLetterIsWrittenExactlyAsTheVectorWithTheParsersError() throws Exception {
+        deadLetterIsWrittenExactlyAs("dead_letter_rule.json");
+        JsonNode n = node("dead_letter_rule.json");
+        assertThat(text(field(n, "source"), "topic")).isEqualTo(RuleParser.TOPIC);
+        RuleParser.InvalidRuleException e = org.assertj.core.api.Assertions.catchThrowableOfType(
+                () -> RuleParser.parseRule("rapid_activity", text(n, "raw")), RuleParser.InvalidRuleException.class);
+        JsonNode want = field(n, "errors").get(0);
+        assertThat(e.detail()).isEqualTo(new ErrorDetail(text(want, "field"), text(want, "rule"),
+                text(want, "expected"), text(want, "actual")));
+    }
+
+    private static void deadLetterIsWrittenExactlyAs(String vector) throws IOException {
+        JsonNode n = node(vector);
         List<ErrorDetail> errors = new ArrayList<>();
         for (JsonNode e : field(n, "errors")) {
             errors.add(new ErrorDetail(text(e, "field"), text(e, "rule"), text(e, "expected"), text(e, "actual")));
@@ -93,7 +110,7 @@ class ContractVectorsTest {
                 new DeadLetterRecord.Source(text(s, "topic"), field(s, "partition").intValue(),
                         field(s, "offset").longValue(), text(s, "timestamp")),
                 text(n, "dead_lettered_at"));
-        assertThat(written(r.write(new Json.Writer()))).isEqualTo(vector("dead_letter.json"));
+        assertThat(written(r.write(new Json.Writer()))).isEqualTo(vector(vector));
     }
 
     @Test

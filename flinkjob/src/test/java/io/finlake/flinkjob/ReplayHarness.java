@@ -4,8 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.ArrayList;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.TaskManagerOptions;
@@ -31,13 +30,17 @@ public final class ReplayHarness {
 
     public record Output(List<JsonNode> processed, List<JsonNode> alerts, List<JsonNode> deadLetters,
             ReplayJob.Summary summary) {
-        /** Alerts as "transaction_id rule_name v<rule_version>", the identity a replay must reproduce. */
-        public Set<String> alertKeys() {
-            Set<String> s = new TreeSet<>();
+        /**
+         * Alerts as "transaction_id rule_name v<rule_version>", the identity a replay must reproduce: a sorted
+         * list, not a set, so an alert raised twice counts twice.
+         */
+        public List<String> alertKeys() {
+            List<String> s = new ArrayList<>();
             for (JsonNode a : alerts) {
                 s.add(a.get("transaction_id").asText() + " " + a.get("rule_name").asText() + " v"
                         + a.get("rule_version").asLong());
             }
+            s.sort(null);
             return s;
         }
     }

@@ -124,16 +124,19 @@ class ReplayTest {
     @Test
     void enrichedRecordCarriesEveryFieldAndRoundsUsdHalfEven() throws Exception {
         Path in = tmp.resolve("in.jsonl");
-        ObjectNode a = Fixtures.txn(Fixtures.id("a"), "2025-05-05T23:59:59.999-01:00", "ACH1", "10.005", "USD");
-        ObjectNode b = Fixtures.txn(Fixtures.id("b"), "2025-05-05T12:00:00.000Z", "ACH2", "10.015", "USD");
-        ObjectNode c = Fixtures.txn(Fixtures.id("c"), "2025-05-05T12:00:01.000Z", "ACH3", "1500", "JPY");
+        // Exact USD values on a tie: 1.50 GBP x 1.27 = 1.905, 150 JPY x 0.0067 = 1.005, 0.50 GBP x 1.27 = 0.635.
+        // Half-even gives 1.90, 1.00, 0.64; half-up would give 1.91, 1.01, 0.64.
+        ObjectNode a = Fixtures.txn(Fixtures.id("a"), "2025-05-05T23:59:59.999-01:00", "ACH1", "1.50", "GBP");
+        ObjectNode b = Fixtures.txn(Fixtures.id("b"), "2025-05-05T12:00:00.000Z", "ACH2", "150", "JPY");
+        ObjectNode c = Fixtures.txn(Fixtures.id("c"), "2025-05-05T12:00:01.000Z", "ACH3", "0.50", "GBP");
         Fixtures.writeJsonl(in, List.of(a, b, c));
         ReplayHarness.Output out = ReplayHarness.replay(in, rules, fx, tmp.resolve("out"));
+        assertThat(out.deadLetters()).isEmpty();
         Map<String, JsonNode> byId = new HashMap<>();
         out.processed().forEach(p -> byId.put(p.get("transaction_id").asText(), p));
         JsonNode pa = byId.get(Fixtures.id("a"));
-        assertThat(pa.get("amount_usd").decimalValue().toPlainString()).isEqualTo("10.00");
-        assertThat(pa.get("amount").decimalValue().toPlainString()).isEqualTo("10.005");
+        assertThat(pa.get("amount_usd").decimalValue().toPlainString()).isEqualTo("1.90");
+        assertThat(pa.get("amount").decimalValue().toPlainString()).isEqualTo("1.50");
         assertThat(pa.get("partition_date").asText()).isEqualTo("2025-05-06");
         assertThat(pa.get("is_flagged").asBoolean()).isFalse();
         assertThat(Instant.parse(pa.get("processing_timestamp").asText())).isAfter(Instant.parse("2025-05-06T00:00:00Z"));
@@ -142,8 +145,72 @@ class ReplayTest {
                 "processing_timestamp", "partition_date", "is_flagged")) {
             assertThat(pa.has(f)).as(f).isTrue();
         }
-        assertThat(byId.get(Fixtures.id("b")).get("amount_usd").decimalValue().toPlainString()).isEqualTo("10.02");
-        assertThat(byId.get(Fixtures.id("c")).get("amount_usd").decimalValue().toPlainString()).isEqualTo("10.05");
+        assertThat(byId.get(Fixtures.id("b")).get("amount_usd").decimalValue().toPlainString()).isEqualTo("1.00");
+        assertThat(byId.get(Fixtures.id("c")).get("amount_usd").decimalValue().toPlainString()).isEqualTo("0.64");
+    }
+
+    /**
+     * Money is never silently changed: every amount the lake could not hold exactly (more decimals than the
+     * currency has, beyond decimal(18,2), amount_usd beyond it, a string) is dead-lettered with field, rule,
+     * expected and actual; amounts judged by value, not text, pass through digit for digit.
+     */
+    @Test
+    void amountsThatCannotTravelExactlyAreDeadLetteredAndTheRestPassDigitForDigit() throws Exception {
+        String range = "at most 9999999999999999.99 in magnitude (the lake's decimal(18,2))";
+        List<String> lines = new ArrayList<>();
+        Map<Integer, List<String>> expect = new HashMap<>();
+        expect.put(lines.size(), List.of("amount minor_units|at most 2 decimals (the minor unit of USD)|10.005"));
+        lines.add(amountLine("usd3", "10.005", "USD", "purchase"));
+        expect.put(lines.size(), List.of("amount minor_units|at most 0 decimals (the minor unit of JPY)|1000.5"));
+        lines.add(amountLine("jpy1", "1000.5", "JPY", "purchase"));
+        expect.put(lines.size(), List.of("amount range|" + range + "|12345678901234567"));
+        lines.add(amountLine("big", "12345678901234567", "USD", "purchase"));
+        expect.put(lines.size(), List.of("amount minor_units|at most 2 decimals (the minor unit of EUR)|-0.001"));
+        lines.add(amountLine("refund", "-0.001", "EUR", "refund"));
+        expect.put(lines.size(), List.of("amount_usd range|" + range + "|11430000000000000.00"));
+        lines.add(amountLine("usdbig", "9000000000000000.00", "GBP", "purchase"));
+        expect.put(lines.size(), List.of("amount decimal|a JSON number|\"10.00\""));
+        lines.add(amountLine("text", "\"10.00\"", "USD", "purchase"));
+        int firstValid = lines.size();
+        lines.add(amountLine("trail", "10.500", "USD", "purchase"));
+        lines.add(amountLine("jpy0", "1000.0", "JPY", "purchase"));
+        lines.add(amountLine("exp", "1E+3", "JPY", "purchase"));
+        lines.add(amountLine("fx-max", "9999999999999999.99", "USD", "purchase"));
+        Path in = tmp.resolve("in.jsonl");
+        Fixtures.writeJsonl(in, lines);
+        ReplayHarness.Output out = ReplayHarness.replay(in, rules, fx, tmp.resolve("out"));
+
+        Map<Integer, List<String>> got = new HashMap<>();
+        for (JsonNode d : out.deadLetters()) {
+            List<String> errs = new ArrayList<>();
+            for (JsonNode e : d.get("errors")) {
+                errs.add(e.get("field").asText() + " " + e.get("rule").asText() + "|" + e.get("expected").asText() + "|"
+                        + e.get("actual").asText());
+            }
+            got.put(d.get("source").get("offset").asInt(), errs);
+        }
+        assertThat(got).isEqualTo(expect);
+        Map<String, String> amounts = new HashMap<>();
+        for (JsonNode p : out.processed()) {
+            amounts.put(p.get("transaction_id").asText(), p.get("amount").decimalValue().toPlainString() + " "
+                    + p.get("amount_usd").decimalValue().toPlainString());
+        }
+        assertThat(amounts).isEqualTo(Map.of(Fixtures.id("trail"), "10.500 10.50", Fixtures.id("jpy0"), "1000.0 6.70",
+                Fixtures.id("exp"), "1000 6.70", Fixtures.id("fx-max"), "9999999999999999.99 9999999999999999.99"));
+        assertThat(out.processed()).hasSize(lines.size() - firstValid);
+        // alert_id pinned to uuid5(4ccaa009-..., "f7db647b-969f-3bc1-9da2-c47bd1fc2b15:high_value") from Python.
+        assertThat(out.alerts()).singleElement().satisfies(a -> assertThat(a.get("alert_id").asText())
+                .isEqualTo("37efbb03-6a64-5aaf-bfc0-0b6ce070aa3b"));
+    }
+
+    /** A first event with {@code amountText} written verbatim as the amount. */
+    private static String amountLine(String name, String amountText, String currency, String type) {
+        ObjectNode n = Fixtures.txn(Fixtures.id(name), "2025-05-05T12:00:00.000Z", "AC" + Math.abs(name.hashCode()), "1",
+                currency);
+        n.put("transaction_type", type);
+        String s = n.toString();
+        assertThat(s).contains("\"amount\":1,");
+        return s.replace("\"amount\":1,", "\"amount\":" + amountText + ",");
     }
 
     @Test
@@ -157,6 +224,10 @@ class ReplayTest {
         Fixtures.writeJsonl(in, List.of(p, c, r));
         ReplayHarness.Output out = ReplayHarness.replay(in, rules, fx, tmp.resolve("out"));
         assertThat(out.alertKeys()).containsExactly(Fixtures.id("big") + " high_value v1");
+        // Computed outside the job: Python uuid.uuid5(UUID("4ccaa009-66eb-5914-a594-2d4470c30f9b"),
+        // "d861877d-a56b-3b4c-ab35-c8cbfdf65bb4:high_value"); Fixtures.id("big") is that transaction_id.
+        assertThat(Fixtures.id("big")).isEqualTo("d861877d-a56b-3b4c-ab35-c8cbfdf65bb4");
+        assertThat(out.alerts().get(0).get("alert_id").asText()).isEqualTo("fcf93983-3a67-57aa-a342-0f8b50adcd1a");
         assertThat(out.processed()).hasSize(3).allSatisfy(e -> assertThat(e.get("is_flagged").asBoolean()).isTrue());
         assertThat(out.processed().stream().map(e -> e.get("status").asText()))
                 .containsExactly("pending", "completed", "reversed");
@@ -175,6 +246,7 @@ class ReplayTest {
         ReplayHarness.Output out = ReplayHarness.replay(in, rules, fx, tmp.resolve("out"));
         assertThat(out.processed()).hasSize(6);
         assertThat(out.alertKeys()).containsExactly(Fixtures.id("late4") + " rapid_activity v1");
+        assertThat(out.alerts().get(0).get("alert_id").asText()).isEqualTo("64efe8e5-aef8-5ccc-a2a4-8ae0613cbb4d");
     }
 
     /**

@@ -14,6 +14,11 @@ public record EnrichedTransaction(String transactionId, String timestamp, String
         String locationCountry, String status, BigDecimal amountUsd, String processingTimestamp,
         String partitionDate, boolean isFlagged) {
 
+    /** Largest magnitude of amount and amount_usd: the lake's columns are decimal(18,2). */
+    public static final BigDecimal MAX_AMOUNT = new BigDecimal("9999999999999999.99");
+    /** The dead letters' "expected" for a value beyond {@link #MAX_AMOUNT}. */
+    public static final String RANGE_EXPECTED = "at most 9999999999999999.99 in magnitude (the lake's decimal(18,2))";
+
     /** The record of a processed event: processed at {@code now} (epoch ms), flagged when a rule fired on it. */
     public static EnrichedTransaction of(Txn t, boolean flagged, long now) {
         return new EnrichedTransaction(t.transactionId, t.timestamp, t.accountId, t.amount, t.currency,

@@ -15,6 +15,7 @@ import io.finlake.flinkjob.rules.RuleParser;
 import io.finlake.flinkjob.rules.RuleSet;
 import io.finlake.flinkjob.validate.DeadLetters;
 import io.finlake.flinkjob.validate.Json;
+import io.finlake.flinkjob.validate.Validator;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -82,6 +83,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private transient RuleSet initialSet;
     private transient Json.Writer json;
     private transient Metrics metrics;
+    private transient Counter rulesRejected;
 
 
     /**
@@ -179,10 +181,29 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                 }
                 bs.put(u.key, u.value);
             } catch (RuleParser.InvalidRuleException e) {
-                LOG.warn("alert-rules record {} ignored, the previous version stays in force: {}", u.key, e.getMessage());
+                rejectRule(u, e, ctx);
             }
         }
         cached = null;
+    }
+
+    /**
+     * A rule the job cannot apply is never skipped silently: logged, counted ({@code finlake.rules_rejected})
+     * and dead-lettered with source topic alert-rules, once (by subtask 0: every subtask sees the broadcast).
+     */
+    private void rejectRule(RuleUpdate u, RuleParser.InvalidRuleException e, Context ctx) {
+        LOG.warn("alert-rules record {} rejected, the previous version stays in force: {}", u.key, e.getMessage());
+        if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() != 0) {
+            return;
+        }
+        if (rulesRejected == null) {
+            rulesRejected = metrics.group.counter("rules_rejected");
+        }
+        rulesRejected.inc();
+        ctx.output(Outputs.DEAD_LETTERS, new OutRecord(u.key.getBytes(StandardCharsets.UTF_8),
+                DeadLetters.write(json, List.of(e.detail()), null, u.value, RuleParser.TOPIC, u.partition, u.offset,
+                        Long.MIN_VALUE, wallClock.getAsLong()),
+                Long.MIN_VALUE));
     }
 
     // ---- transactions ------------------------------------------------------------------------------
@@ -196,6 +217,10 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             errors.add(new ErrorDetail("currency", "fx_rate",
                     "a currency of the FX table (" + (rs.fx().isEmpty() ? "no FX table loaded" : rs.fx().currencies()) + ")",
                     t.currency));
+        }
+        ErrorDetail usdRange = usd == null ? null : Validator.amountUsdError(FxTable.round(usd));
+        if (usdRange != null) {
+            errors.add(usdRange);
         }
         long now = wallClock.getAsLong();
         AccountState acct = account.value();

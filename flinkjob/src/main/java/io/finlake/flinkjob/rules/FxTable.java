@@ -27,7 +27,11 @@ public final class FxTable {
         return r == null ? null : amount.multiply(r);
     }
 
-    /** The amount_usd column: 2 decimals, banker's rounding. */
+    /**
+     * The amount_usd column: the exact USD value rounded to 2 decimals half-even (banker's rounding). This is
+     * the one rounding of money in the pipeline: amounts themselves are never rounded (an amount with more
+     * decimals than its currency has is dead-lettered), and ingest stores amount_usd as written.
+     */
     public static BigDecimal round(BigDecimal usd) {
         return usd.setScale(2, RoundingMode.HALF_EVEN);
     }

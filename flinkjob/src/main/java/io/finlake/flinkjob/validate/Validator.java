@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.finlake.flinkjob.contract.EnrichedTransaction;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.Txn;
@@ -158,23 +159,18 @@ public final class Validator {
                     clip(t.transactionType)));
         }
         JsonNode amount = present(root, "amount", "non-null decimal", errors);
+        t.currency = string(root, "currency", errors);
+        boolean currencyOk = t.currency != null && CURRENCIES.contains(t.currency);
+        if (t.currency != null && !currencyOk) {
+            errors.add(new ErrorDetail("currency", "iso4217", "ISO 4217 currency code, e.g. USD", clip(t.currency)));
+        }
         if (amount != null) {
             if (!amount.isNumber()) {
                 errors.add(new ErrorDetail("amount", "decimal", "a JSON number", clip(amount.toString())));
             } else {
                 t.amount = amount.decimalValue();
-                if (t.amount.signum() == 0) {
-                    errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", t.amount.toPlainString()));
-                } else if (t.amount.signum() < 0 && t.transactionType != null && TYPES.contains(t.transactionType)
-                        && !"refund".equals(t.transactionType)) {
-                    errors.add(new ErrorDetail("amount", "sign", "positive, negative only for refunds",
-                            t.amount.toPlainString() + " (" + t.transactionType + ")"));
-                }
+                checkAmount(t, currencyOk, errors);
             }
-        }
-        t.currency = string(root, "currency", errors);
-        if (t.currency != null && !CURRENCIES.contains(t.currency)) {
-            errors.add(new ErrorDetail("currency", "iso4217", "ISO 4217 currency code, e.g. USD", clip(t.currency)));
         }
         t.merchantName = string(root, "merchant_name", errors);
         if (t.merchantName != null && t.merchantName.isBlank()) {
@@ -197,6 +193,55 @@ public final class Validator {
                     clip(t.status)));
         }
         return timeOk ? t : null;
+    }
+
+    /**
+     * Money is never silently changed: an amount with more decimals than its currency's minor unit (ISO 4217:
+     * 2 for USD, EUR, GBP, 0 for JPY), judged on the value (10.500 USD and 1000.0 JPY are fine), or beyond the
+     * lake's decimal(18,2), is rejected rather than rounded downstream.
+     */
+    private static void checkAmount(Txn t, boolean currencyOk, List<ErrorDetail> errors) {
+        String plain = plain(t.amount);
+        if (t.amount.signum() == 0) {
+            errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", plain));
+            return;
+        }
+        if (t.amount.signum() < 0 && t.transactionType != null && TYPES.contains(t.transactionType)
+                && !"refund".equals(t.transactionType)) {
+            errors.add(new ErrorDetail("amount", "sign", "positive, negative only for refunds",
+                    plain + " (" + t.transactionType + ")"));
+        }
+        if (t.amount.abs().compareTo(EnrichedTransaction.MAX_AMOUNT) > 0) {
+            errors.add(new ErrorDetail("amount", "range", EnrichedTransaction.RANGE_EXPECTED, plain));
+        }
+        int digits = currencyOk ? minorUnits(t.currency) : -1;
+        if (digits >= 0 && t.amount.stripTrailingZeros().scale() > digits) {
+            errors.add(new ErrorDetail("amount", "minor_units",
+                    "at most " + digits + " decimal" + (digits == 1 ? "" : "s") + " (the minor unit of " + t.currency
+                            + ")",
+                    plain));
+        }
+    }
+
+    /**
+     * The check of amount_usd, which the engine computes from the FX table in force: null when {@code usd} (the
+     * rounded column value) fits the lake's decimal(18,2), else the error to dead-letter.
+     */
+    public static ErrorDetail amountUsdError(BigDecimal usd) {
+        if (usd.abs().compareTo(EnrichedTransaction.MAX_AMOUNT) <= 0) {
+            return null;
+        }
+        return new ErrorDetail("amount_usd", "range", EnrichedTransaction.RANGE_EXPECTED, plain(usd));
+    }
+
+    /** A decimal as written in dead letters: plain digits, or scientific when the exponent is extreme. */
+    static String plain(BigDecimal d) {
+        return clip(Math.abs(d.scale()) > 64 ? d.toString() : d.toPlainString());
+    }
+
+    /** Decimals of a currency's minor unit (ISO 4217), -1 when it has none (XAU, XXX, ...). */
+    public static int minorUnits(String currency) {
+        return Currency.getInstance(currency).getDefaultFractionDigits();
     }
 
     private String decode(byte[] value) throws CharacterCodingException {
