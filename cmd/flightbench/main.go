@@ -99,7 +99,7 @@ var schema = iceberg.NewSchema(0,
 	iceberg.NestedField{ID: 13, Name: "is_flagged", Type: iceberg.PrimitiveTypes.Bool, Required: true},
 )
 
-// ensureLake builds lakeview.transactions with n rows over 30 days unless it exists.
+// ensureLake builds lake.transactions with n rows over 30 days unless it exists.
 func ensureLake(ctx context.Context, cfg lake.Config, n int) error {
 	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
 	if err != nil {
@@ -266,7 +266,7 @@ func run(ctx context.Context, cfg lake.Config, n, reps, threads int, python stri
 	var scanRows, scanBytes int64
 	for i := 0; i < reps+1; i++ { // the first round warms caches and is dropped
 		fa, faCPU, err := measure(func() error {
-			_, _, _, _, err := query(fmt.Sprintf(aggSQL, "lakeview.transactions"), false)
+			_, _, _, _, err := query(fmt.Sprintf(aggSQL, "lake.transactions"), false)
 			return err
 		})
 		if err != nil {
@@ -277,7 +277,7 @@ func run(ctx context.Context, cfg lake.Config, n, reps, threads int, python stri
 		if err != nil {
 			return fmt.Errorf("direct aggregate: %w", err)
 		}
-		_, _, first, _, err := query("SELECT * FROM lakeview.transactions", true)
+		_, _, first, _, err := query("SELECT * FROM lake.transactions", true)
 		if err != nil {
 			return fmt.Errorf("first batch: %w", err)
 		}
@@ -295,7 +295,7 @@ func run(ctx context.Context, cfg lake.Config, n, reps, threads int, python stri
 		var rows, bytes int64
 		var total time.Duration
 		_, sCPU, err := measure(func() (err error) {
-			rows, bytes, _, total, err = query("SELECT * FROM lakeview.transactions", false)
+			rows, bytes, _, total, err = query("SELECT * FROM lake.transactions", false)
 			return err
 		})
 		if err != nil {
