@@ -71,6 +71,7 @@ type Options struct {
 	MaxResultRows  int64         // rows per result; 0: unlimited
 	BatchBytes     int64         // bytes per result batch (default 4 MiB: far below the clients' 16 MiB message limit)
 	BatchRows      int           // rows per result batch (default 65536)
+	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
 	HandleTTL      time.Duration // how long an unexecuted ticket or prepared statement lives (default 30m)
 	// NoMetadataAnswers makes DuckDB answer every query, also those the
 	// table metadata answers (SELECT count(*) FROM lake.<table>): for tests
@@ -610,7 +611,7 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *plann
 	}()
 	var rows, bytes int64
 	first := true
-	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes}, func(rec arrow.RecordBatch) error {
+	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
 		rows += rec.NumRows()
 		size := util.TotalRecordSize(rec)
 		bytes += size
