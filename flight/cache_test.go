@@ -169,8 +169,8 @@ func TestTimeTravelAndCurrentQueriesInterleavedOnOneServer(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		for sql, want := range map[string]string{
 			atS1: "4", scanS1: "4",
-			"SELECT count(*) FROM lake.transactions":                   "7",
-			"SELECT count(note) FROM lake.transactions":                "3",
+			"SELECT count(*) FROM lake.transactions":                    "7",
+			"SELECT count(note) FROM lake.transactions":                 "3",
 			"SELECT count(*) FROM lake.transactions WHERE note IS NULL": "4",
 		} {
 			if got := c.one(sql); got != want {
