@@ -290,8 +290,25 @@ func asOfFrom(ctx context.Context) (sqlrewrite.AsOf, error) {
 	return a, nil
 }
 
-// Close interrupts every running query (before a shutdown).
-func (s *Server) Close() { s.stop() }
+// Close interrupts every running query and releases the DuckDB statements
+// kept for executions (before a shutdown).
+func (s *Server) Close() {
+	s.stop()
+	var drop []*held
+	s.mu.Lock()
+	for k, t := range s.tickets {
+		drop = append(drop, t.held)
+		delete(s.tickets, k)
+	}
+	for _, p := range s.prepared {
+		drop = append(drop, p.held)
+		p.held = nil
+	}
+	s.mu.Unlock()
+	for _, h := range drop {
+		s.release(h)
+	}
+}
 
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	var cancel context.CancelFunc
