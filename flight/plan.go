@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -30,6 +31,32 @@ type planned struct {
 	query   string                // what the user wrote
 	back    sqlrewrite.Rendered   // from sql's offsets to query's
 	notNull []bool                // per result column, when the query only projects one table: the table's NOT NULL
+
+	asOf   sqlrewrite.AsOf   // the query-wide pin it was planned with
+	tables *lakeview.Tables  // the tables as the plan saw them
+	loaded map[string]string // table -> metadata location of each table the plan read
+	schema *arrow.Schema     // result schema, once known
+}
+
+// current reports whether the plan still reads what planning the query now
+// would: the lake has the same tables and none the plan read has had a
+// commit since. A plan pinned to a snapshot id or instant stays current
+// too only while that holds: a table's history may be expired meanwhile.
+func (p *planned) current(now *lakeview.Tables) bool {
+	if p.tables == nil || len(now.Names) != len(p.tables.Names) {
+		return false
+	}
+	for i, n := range now.Names {
+		if p.tables.Names[i] != n {
+			return false
+		}
+	}
+	for name, loc := range p.loaded {
+		if now.Location(name) == "" || now.Location(name) != loc {
+			return false
+		}
+	}
+	return true
 }
 
 // userError makes a DuckDB error about the rewritten SQL speak of the user's
@@ -89,10 +116,11 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err := checkWrapped(toks); err != nil {
 		return nil, err
 	}
-	names, err := s.lake.ListTables(ctx)
+	now, err := s.lake.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
+	names := now.Names
 	set := make(map[string]bool, len(names))
 	for _, n := range names {
 		set[n] = true
@@ -108,7 +136,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		if base, ok := loaded[name]; ok {
 			return base, nil
 		}
-		tbl, err := s.lake.Load(ctx, name)
+		tbl, err := s.lake.LoadIn(ctx, now, name)
 		if err != nil {
 			return nil, err
 		}
@@ -135,6 +163,12 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			return nil, fmt.Errorf("%w: no table of %s has snapshot %d (header %s)", lakeview.ErrNotFound, s.lake.Namespace(), asOf.Version, AsOfHeader)
 		}
 	}
+	// SELECT count(*) FROM <table> is answered from the manifest list when
+	// it can tell (the same BIGINT column DuckDB would give), not by DuckDB
+	// opening every data file.
+	countName, countOnly := q.CountStar()
+	countOnly = countOnly && !s.opts.NoMetadataAnswers
+	var counted *int64
 	var lastPin *lakeview.Pin
 	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
 		base, err := load(r.Table)
@@ -166,6 +200,16 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			pinned[key] = pin
 		}
 		lastPin = pin
+		if countOnly && r.Meta == "" {
+			n, ok, err := s.lake.RowCount(ctx, pin)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				counted = &n
+				return "(SELECT NULL)", nil
+			}
+		}
 		ekey := key + "|" + r.Meta
 		if e, ok := exprs[ekey]; ok {
 			return e, nil
@@ -185,7 +229,17 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	p := &planned{sql: back.SQL, query: query, back: back}
+	p := &planned{sql: back.SQL, query: query, back: back, tables: now, asOf: asOf}
+	if counted != nil {
+		p.sql = fmt.Sprintf("SELECT CAST(%d AS BIGINT) AS %s", *counted, sqlrewrite.QuoteIdent(countName))
+		p.back = sqlrewrite.Rendered{SQL: p.sql}
+	}
+	for name, base := range loaded {
+		if p.loaded == nil {
+			p.loaded = map[string]string{}
+		}
+		p.loaded[name] = base.Table.MetadataLocation()
+	}
 	if cols, ok := q.Projection(); ok {
 		p.notNull = notNullColumns(cols, lastPin.Schema)
 	}

@@ -121,7 +121,16 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	lk := lakeview.New(cat, lake.CatalogName, lake.Namespace, wh)
+	loc, err := lake.OpenLocator(ctx, cfg.Lake)
+	if err != nil {
+		closeCat()
+		db.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	closeCatalog := closeCat
+	closeCat = func() error { loc.Close(); return closeCatalog() }
+	lk := lakeview.New(cat, lake.CatalogName, lake.Namespace, wh).WithLocator(loc)
 
 	rctx, cancel := context.WithCancel(ctx)
 	r := &Running{db: db, closeCat: closeCat, tmp: tmp, cancel: cancel}

@@ -71,9 +71,14 @@ type Options struct {
 	MaxResultRows  int64         // rows per result; 0: unlimited
 	BatchBytes     int64         // bytes per result batch (default 4 MiB: far below the clients' 16 MiB message limit)
 	BatchRows      int           // rows per result batch (default 65536)
+	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
 	HandleTTL      time.Duration // how long an unexecuted ticket or prepared statement lives (default 30m)
-	Registerer     prometheus.Registerer
-	Logger         *slog.Logger
+	// NoMetadataAnswers makes DuckDB answer every query, also those the
+	// table metadata answers (SELECT count(*) FROM lake.<table>): for tests
+	// comparing both paths.
+	NoMetadataAnswers bool
+	Registerer        prometheus.Registerer
+	Logger            *slog.Logger
 }
 
 // Server implements flightsql.Server.
@@ -91,6 +96,7 @@ type Server struct {
 	mu       sync.Mutex
 	tickets  map[string]*ticket
 	prepared map[string]*preparedStmt
+	heldN    int // DuckDB statements kept prepared for a coming execution
 	started  time.Time
 	queries  int64
 	failures int64
@@ -99,21 +105,75 @@ type Server struct {
 // ticket is a planned query waiting for its DoGet.
 type ticket struct {
 	plan    *planned
+	held    *held // the query already prepared in DuckDB (nil: DoGet prepares it)
 	params  []any
 	adminOK *arrow.Schema // set for a completed admin statement: its result
 	message string
 	created time.Time
 }
 
-// preparedStmt is a client's prepared statement; the query is planned anew
-// (tables pinned afresh) at every execution.
+// preparedStmt is a client's prepared statement. Its plan is reused by an
+// execution while no table it reads has had a commit since (else the query
+// is planned anew, tables pinned afresh); Python's cursor.execute prepares
+// and executes at once, so its query is planned once, not three times.
 type preparedStmt struct {
 	query  string
 	asOf   sqlrewrite.AsOf
 	admin  *sqlrewrite.AddColumn
 	params []any
 	schema *arrow.Schema
+	plan   *planned
+	held   *held // the plan prepared in DuckDB, for the first execution
 	used   time.Time
+}
+
+// held is a DuckDB statement prepared while a query was planned, kept for
+// the execution that follows so DuckDB binds the query (reading every data
+// file's footer) once.
+type held struct {
+	conn *engine.Conn
+	st   *engine.Stmt
+}
+
+// maxHeld bounds the DuckDB connections kept open for coming executions;
+// beyond it, an execution prepares its statement itself.
+const maxHeld = 64
+
+// hold keeps conn and st for the coming execution, or closes them when
+// maxHeld are kept already.
+func (s *Server) hold(conn *engine.Conn, st *engine.Stmt) *held {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.heldN >= maxHeld {
+		st.Close()
+		conn.Close()
+		return nil
+	}
+	s.heldN++
+	return &held{conn: conn, st: st}
+}
+
+// release closes a held statement that will not run (nil: nothing).
+func (s *Server) release(h *held) {
+	if h == nil {
+		return
+	}
+	h.st.Close()
+	h.conn.Close()
+	s.mu.Lock()
+	s.heldN--
+	s.mu.Unlock()
+}
+
+// take hands a held statement over to its execution (nil: none).
+func (s *Server) take(h *held) (*engine.Conn, *engine.Stmt, bool) {
+	if h == nil {
+		return nil, nil, false
+	}
+	s.mu.Lock()
+	s.heldN--
+	s.mu.Unlock()
+	return h.conn, h.st, true
 }
 
 // New builds the server. auth may be nil (authentication off).
@@ -169,18 +229,24 @@ func (s *Server) Janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			var drop []*held
 			s.mu.Lock()
 			for k, v := range s.tickets {
 				if now.Sub(v.created) > s.opts.HandleTTL {
 					delete(s.tickets, k)
+					drop = append(drop, v.held)
 				}
 			}
 			for k, v := range s.prepared {
 				if now.Sub(v.used) > s.opts.HandleTTL {
 					delete(s.prepared, k)
+					drop = append(drop, v.held)
 				}
 			}
 			s.mu.Unlock()
+			for _, h := range drop {
+				s.release(h)
+			}
 		}
 	}
 }
@@ -224,8 +290,25 @@ func asOfFrom(ctx context.Context) (sqlrewrite.AsOf, error) {
 	return a, nil
 }
 
-// Close interrupts every running query (before a shutdown).
-func (s *Server) Close() { s.stop() }
+// Close interrupts every running query and releases the DuckDB statements
+// kept for executions (before a shutdown).
+func (s *Server) Close() {
+	s.stop()
+	var drop []*held
+	s.mu.Lock()
+	for k, t := range s.tickets {
+		drop = append(drop, t.held)
+		delete(s.tickets, k)
+	}
+	for _, p := range s.prepared {
+		drop = append(drop, p.held)
+		p.held = nil
+	}
+	s.mu.Unlock()
+	for _, h := range drop {
+		s.release(h)
+	}
+}
 
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	var cancel context.CancelFunc
@@ -310,16 +393,42 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.State
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, desc)
+	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, nil, desc)
 	return info, s.toStatus(ctx, err)
 }
 
-func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrite.AsOf, params []any, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+// flightInfoFor issues the ticket of a query. reuse, when given, is a plan
+// made for it earlier (a prepared statement's) with its DuckDB statement
+// (may be nil); it is used as is if still current, else the query is planned
+// anew. The ticket carries the plan and the prepared statement, so DoGet
+// neither plans nor prepares again.
+func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrite.AsOf, params []any, reuse *preparedStmt, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	p, err := s.plan(ctx, query, asOf)
-	if err != nil {
-		return nil, err
+	var p *planned
+	var h *held
+	if reuse != nil {
+		s.mu.Lock()
+		p, h = reuse.plan, reuse.held
+		reuse.held = nil
+		s.mu.Unlock()
+		if p != nil {
+			now, err := s.lake.Current(ctx)
+			if err != nil {
+				s.release(h)
+				return nil, err
+			}
+			if p.asOf.Kind != asOf.Kind || p.asOf.String() != asOf.String() || !p.current(now) {
+				s.release(h)
+				p, h = nil, nil
+			}
+		}
+	}
+	if p == nil {
+		var err error
+		if p, err = s.plan(ctx, query, asOf); err != nil {
+			return nil, err
+		}
 	}
 	if p.admin != nil {
 		t, err := s.runAdmin(ctx, p.admin)
@@ -328,22 +437,35 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 		}
 		return s.issue(t, adminSchema, desc)
 	}
-	// Prepared here for the schema every FlightInfo must carry (and to
-	// report bad SQL or parameters now rather than at DoGet).
-	conn, st, err := s.prepareSQL(ctx, p)
+	if h == nil {
+		// Prepared here for the schema every FlightInfo must carry (and to
+		// report bad SQL or parameters now rather than at DoGet).
+		conn, st, err := s.prepareSQL(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if len(params) > 0 || st.NumParams() > 0 {
+			if err := st.Bind(params); err != nil {
+				st.Close()
+				conn.Close()
+				return nil, p.userError(err)
+			}
+		}
+		schema := st.Schema()
+		if h = s.hold(conn, st); h == nil {
+			return s.issue(&ticket{plan: p, params: params, created: time.Now()}, schema, desc)
+		}
+	} else if len(params) > 0 || h.st.NumParams() > 0 {
+		if err := h.st.Bind(params); err != nil {
+			s.release(h)
+			return nil, p.userError(err)
+		}
+	}
+	info, err := s.issue(&ticket{plan: p, held: h, params: params, created: time.Now()}, h.st.Schema(), desc)
 	if err != nil {
-		return nil, err
+		s.release(h)
 	}
-	schema := st.Schema()
-	if len(params) > 0 || st.NumParams() > 0 {
-		err = st.Bind(params)
-	}
-	st.Close()
-	conn.Close()
-	if err != nil {
-		return nil, p.userError(err)
-	}
-	return s.issue(&ticket{plan: p, params: params, created: time.Now()}, schema, desc)
+	return info, err
 }
 
 // maxOpenTickets bounds the memory clients can pin with FlightInfos they never fetch.
@@ -404,22 +526,43 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.Statement
 
 // describe returns the result and parameter schemas of a statement without running it.
 func (s *Server) describe(ctx context.Context, query string, asOf sqlrewrite.AsOf) (*arrow.Schema, *arrow.Schema, *sqlrewrite.AddColumn, error) {
+	d, err := s.describePlan(ctx, query, asOf, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return d.schema, d.params, d.plan.admin, nil
+}
+
+// described is a planned statement with its schemas and, when asked for and
+// within maxHeld, its DuckDB statement kept for an execution.
+type described struct {
+	plan           *planned
+	schema, params *arrow.Schema
+	held           *held
+}
+
+func (s *Server) describePlan(ctx context.Context, query string, asOf sqlrewrite.AsOf, keep bool) (*described, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	p, err := s.plan(ctx, query, asOf)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if p.admin != nil {
-		return adminSchema, arrow.NewSchema(nil, nil), p.admin, nil
+		return &described{plan: p, schema: adminSchema, params: arrow.NewSchema(nil, nil)}, nil
 	}
 	conn, st, err := s.prepareSQL(ctx, p)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	defer conn.Close()
-	defer st.Close()
-	return st.Schema(), st.ParamSchema(), nil, nil
+	d := &described{plan: p, schema: st.Schema(), params: st.ParamSchema()}
+	if keep {
+		d.held = s.hold(conn, st)
+	} else {
+		st.Close()
+		conn.Close()
+	}
+	return d, nil
 }
 
 // DoGetStatement runs a ticket's query and streams its batches.
@@ -444,6 +587,14 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 		return adminSchema, ch, nil
 	}
 	qctx, cancel := s.withTimeout(ctx)
+	conn, st, ok := s.take(t.held)
+	if ok {
+		// Bound when the ticket was issued.
+		schema := st.Schema()
+		ch := make(chan flight.StreamChunk, 2)
+		go s.stream(qctx, cancel, t.plan, conn, st, ch)
+		return schema, ch, nil
+	}
 	conn, st, err := s.prepareSQL(qctx, t.plan)
 	if err != nil {
 		cancel()
@@ -477,7 +628,7 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *plann
 	}()
 	var rows, bytes int64
 	first := true
-	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes}, func(rec arrow.RecordBatch) error {
+	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
 		rows += rec.NumRows()
 		size := util.TotalRecordSize(rec)
 		bytes += size
@@ -559,10 +710,11 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if err != nil {
 		return res, s.toStatus(ctx, err)
 	}
-	schema, params, admin, err := s.describe(ctx, req.GetQuery(), asOf)
+	d, err := s.describePlan(ctx, req.GetQuery(), asOf, true)
 	if err != nil {
 		return res, s.toStatus(ctx, err)
 	}
+	schema, params, admin := d.schema, d.params, d.plan.admin
 	if admin != nil {
 		if err := s.requireAdmin(ctx); err != nil {
 			return res, s.toStatus(ctx, err)
@@ -570,7 +722,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	}
 	h := newHandle()
 	s.mu.Lock()
-	s.prepared[h] = &preparedStmt{query: req.GetQuery(), asOf: asOf, admin: admin, schema: schema, used: time.Now()}
+	s.prepared[h] = &preparedStmt{query: req.GetQuery(), asOf: asOf, admin: admin, schema: schema, plan: d.plan, held: d.held, used: time.Now()}
 	s.mu.Unlock()
 	res.Handle = []byte(h)
 	res.DatasetSchema = schema
@@ -594,8 +746,14 @@ func (s *Server) getPrepared(h []byte) (*preparedStmt, error) {
 // ClosePreparedStatement forgets the statement.
 func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
 	s.mu.Lock()
+	p := s.prepared[string(req.GetPreparedStatementHandle())]
 	delete(s.prepared, string(req.GetPreparedStatementHandle()))
+	var h *held
+	if p != nil {
+		h, p.held = p.held, nil
+	}
 	s.mu.Unlock()
+	s.release(h)
 	return nil
 }
 
@@ -649,7 +807,7 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 	s.mu.Lock()
 	params := p.params
 	s.mu.Unlock()
-	info, err := s.flightInfoFor(ctx, p.query, asOf, params, desc)
+	info, err := s.flightInfoFor(ctx, p.query, asOf, params, p, desc)
 	return info, s.toStatus(ctx, err)
 }
 

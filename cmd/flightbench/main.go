@@ -4,13 +4,18 @@
 // tables of 1 and 10 million rows (built once with iceberg-go and kept in
 // -dir): an aggregate through Flight SQL beside DuckDB reading the same files
 // directly, a full scan into a Go ADBC client and into pyarrow, and the time
-// to the first batch of a full scan.
+// to the first batch of a full scan. bench/flight_pyarrow_scan.py then sets
+// the server beside DuckDB (Python, same version and threads) reading the same
+// files into pyarrow: full scan, GROUP BY, count(*), and a point lookup on a
+// second table, lake.snapheavy, built with -snapshots commits so its
+// metadata.json is MBs like a table's after days of ingest.
 //
 //	go run -tags duckdb_arrow ./cmd/flightbench -rows 1000000,10000000
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -52,6 +58,11 @@ func main() {
 	threads := flag.Int("threads", 0, "DuckDB threads (0: all cores)")
 	python := flag.String("python", ".venv/bin/python", "Python with adbc_driver_flightsql and pyarrow for the pyarrow scan ('' to skip)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	pyprofile := flag.String("pyprofile", "", "write a CPU profile of the server while the pyarrow client runs")
+	mergeBytes := flag.Int64("merge-bytes", 0, "server's MergeBytes (0: its default)")
+	batchBytes := flag.Int64("batch-bytes", 0, "server's BatchBytes (0: its default)")
+	onlyPython := flag.Bool("only-python", false, "skip the Go client measurements")
+	snapshots := flag.Int("snapshots", 2000, "commits building lake.snapheavy, the point-lookup table (0: none)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -72,7 +83,13 @@ func main() {
 		if err := ensureLake(ctx, cfg, n); err != nil {
 			fail(err)
 		}
-		if err := run(ctx, cfg, n, *reps, *threads, *python); err != nil {
+		if *snapshots > 0 {
+			if err := ensureHeavy(ctx, cfg, *snapshots); err != nil {
+				fail(err)
+			}
+		}
+		opts := flight.Options{QueryTimeout: 10 * time.Minute, MergeBytes: *mergeBytes, BatchBytes: *batchBytes}
+		if err := run(ctx, cfg, opts, n, *reps, *threads, *python, *snapshots > 0, *pyprofile, *onlyPython); err != nil {
 			fail(err)
 		}
 	}
@@ -99,7 +116,7 @@ var schema = iceberg.NewSchema(0,
 	iceberg.NestedField{ID: 13, Name: "is_flagged", Type: iceberg.PrimitiveTypes.Bool, Required: true},
 )
 
-// ensureLake builds lakeview.transactions with n rows over 30 days unless it exists.
+// ensureLake builds lake.transactions with n rows over 30 days unless it exists.
 func ensureLake(ctx context.Context, cfg lake.Config, n int) error {
 	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
 	if err != nil {
@@ -137,9 +154,8 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-func run(ctx context.Context, cfg lake.Config, n, reps, threads int, python string) error {
-	srv, err := flight.Start(ctx, flight.Config{Lake: cfg, Listen: "127.0.0.1:0", Threads: threads, MemoryLimit: "2GB",
-		Options: flight.Options{QueryTimeout: 10 * time.Minute}})
+func run(ctx context.Context, cfg lake.Config, opts flight.Options, n, reps, threads int, python string, heavy bool, pyprofile string, onlyPython bool) error {
+	srv, err := flight.Start(ctx, flight.Config{Lake: cfg, Listen: "127.0.0.1:0", Threads: threads, MemoryLimit: "2GB", Options: opts})
 	if err != nil {
 		return err
 	}
@@ -261,73 +277,110 @@ func run(ctx context.Context, cfg lake.Config, n, reps, threads int, python stri
 		return time.Since(start), rows, err
 	}
 
-	var flightAgg, duckAgg, scanT, ttfb, dscan, flightAggCPU, duckAggCPU, scanCPU, dscanCPU []time.Duration
-	var mappedAggCPU []time.Duration
-	var scanRows, scanBytes int64
-	for i := 0; i < reps+1; i++ { // the first round warms caches and is dropped
-		fa, faCPU, err := measure(func() error {
-			_, _, _, _, err := query(fmt.Sprintf(aggSQL, "lakeview.transactions"), false)
+	// The Go ADBC client and DuckDB in-process (skipped with -only-python).
+	goClients := func() error {
+		var flightAgg, duckAgg, scanT, ttfb, dscan, flightAggCPU, duckAggCPU, scanCPU, dscanCPU []time.Duration
+		var mappedAggCPU []time.Duration
+		var scanRows, scanBytes int64
+		for i := 0; i < reps+1; i++ { // the first round warms caches and is dropped
+			fa, faCPU, err := measure(func() error {
+				_, _, _, _, err := query(fmt.Sprintf(aggSQL, "lake.transactions"), false)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("flight aggregate: %w", err)
+			}
+			var da time.Duration
+			_, daCPU, err := measure(func() (err error) { da, err = directAgg(); return err })
+			if err != nil {
+				return fmt.Errorf("direct aggregate: %w", err)
+			}
+			_, _, first, _, err := query("SELECT * FROM lake.transactions", true)
+			if err != nil {
+				return fmt.Errorf("first batch: %w", err)
+			}
+			_, maCPU, err := measure(func() error { _, err := directAggOf(mapped); return err })
+			if err != nil {
+				return fmt.Errorf("mapped aggregate: %w", err)
+			}
+			if i > 0 {
+				mappedAggCPU = append(mappedAggCPU, maCPU)
+				flightAgg, duckAgg, ttfb = append(flightAgg, fa), append(duckAgg, da), append(ttfb, first)
+				flightAggCPU, duckAggCPU = append(flightAggCPU, faCPU), append(duckAggCPU, daCPU)
+			}
+		}
+		for i := 0; i < max(1, reps/2); i++ {
+			var rows, bytes int64
+			var total time.Duration
+			_, sCPU, err := measure(func() (err error) {
+				rows, bytes, _, total, err = query("SELECT * FROM lake.transactions", false)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("scan: %w", err)
+			}
+			scanCPU = append(scanCPU, sCPU)
+			if rows != int64(n) {
+				return fmt.Errorf("scan returned %d rows, want %d", rows, n)
+			}
+			scanRows, scanBytes = rows, bytes
+			scanT = append(scanT, total)
+			var d time.Duration
+			_, dCPU, err := measure(func() (err error) { d, _, err = directScan(); return err })
+			if err != nil {
+				return fmt.Errorf("direct scan: %w", err)
+			}
+			dscan = append(dscan, d)
+			dscanCPU = append(dscanCPU, dCPU)
+		}
+		fa, da, st, tf := median(flightAgg), median(duckAgg), median(scanT), median(ttfb)
+		fac, dac, sc, dsc := median(flightAggCPU), median(duckAggCPU), median(scanCPU), median(dscanCPU)
+		load, _ := os.ReadFile("/proc/loadavg")
+		fmt.Printf("\n== %d rows, %d data files (load average %s) ==\n", n, len(files), strings.Join(strings.Fields(string(load))[:3], " "))
+		fmt.Printf("aggregate via Flight SQL (ADBC Go):   wall %8.1f ms  cpu %8.1f ms\n", ms(fa), ms(fac))
+		fmt.Printf("aggregate DuckDB direct:              wall %8.1f ms  cpu %8.1f ms   ratio wall %.2fx cpu %.2fx\n", ms(da), ms(dac), float64(fa)/float64(da), float64(fac)/float64(dac))
+		fmt.Printf("aggregate DuckDB direct, by field id:                    cpu %8.1f ms   (the Iceberg-correct read the server does)\n", ms(median(mappedAggCPU)))
+		fmt.Printf("full scan into Go ADBC client:        wall %8.1f ms  cpu %8.1f ms   %.2f M rows/s (%.2f M rows per cpu-s), %.0f MB/s\n", ms(st), ms(sc), float64(scanRows)/st.Seconds()/1e6, float64(scanRows)/sc.Seconds()/1e6, float64(scanBytes)/st.Seconds()/1e6)
+		fmt.Printf("full scan DuckDB to Arrow in-process: wall %8.1f ms  cpu %8.1f ms   %.2f M rows/s (no Flight, no client)\n", ms(median(dscan)), ms(dsc), float64(scanRows)/median(dscan).Seconds()/1e6)
+		fmt.Printf("time to first batch (full scan):    %8.1f ms\n", ms(tf))
+		return nil
+	}
+	if !onlyPython {
+		if err := goClients(); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("flight aggregate: %w", err)
-		}
-		var da time.Duration
-		_, daCPU, err := measure(func() (err error) { da, err = directAgg(); return err })
-		if err != nil {
-			return fmt.Errorf("direct aggregate: %w", err)
-		}
-		_, _, first, _, err := query("SELECT * FROM lakeview.transactions", true)
-		if err != nil {
-			return fmt.Errorf("first batch: %w", err)
-		}
-		_, maCPU, err := measure(func() error { _, err := directAggOf(mapped); return err })
-		if err != nil {
-			return fmt.Errorf("mapped aggregate: %w", err)
-		}
-		if i > 0 {
-			mappedAggCPU = append(mappedAggCPU, maCPU)
-			flightAgg, duckAgg, ttfb = append(flightAgg, fa), append(duckAgg, da), append(ttfb, first)
-			flightAggCPU, duckAggCPU = append(flightAggCPU, faCPU), append(duckAggCPU, daCPU)
 		}
 	}
-	for i := 0; i < max(1, reps/2); i++ {
-		var rows, bytes int64
-		var total time.Duration
-		_, sCPU, err := measure(func() (err error) {
-			rows, bytes, _, total, err = query("SELECT * FROM lakeview.transactions", false)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		scanCPU = append(scanCPU, sCPU)
-		if rows != int64(n) {
-			return fmt.Errorf("scan returned %d rows, want %d", rows, n)
-		}
-		scanRows, scanBytes = rows, bytes
-		scanT = append(scanT, total)
-		var d time.Duration
-		_, dCPU, err := measure(func() (err error) { d, _, err = directScan(); return err })
-		if err != nil {
-			return fmt.Errorf("direct scan: %w", err)
-		}
-		dscan = append(dscan, d)
-		dscanCPU = append(dscanCPU, dCPU)
-	}
-	fa, da, st, tf := median(flightAgg), median(duckAgg), median(scanT), median(ttfb)
-	fac, dac, sc, dsc := median(flightAggCPU), median(duckAggCPU), median(scanCPU), median(dscanCPU)
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("\n== %d rows, %d data files (load average %s) ==\n", n, len(files), strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Printf("aggregate via Flight SQL (ADBC Go):   wall %8.1f ms  cpu %8.1f ms\n", ms(fa), ms(fac))
-	fmt.Printf("aggregate DuckDB direct:              wall %8.1f ms  cpu %8.1f ms   ratio wall %.2fx cpu %.2fx\n", ms(da), ms(dac), float64(fa)/float64(da), float64(fac)/float64(dac))
-	fmt.Printf("aggregate DuckDB direct, by field id:                    cpu %8.1f ms   (the Iceberg-correct read the server does)\n", ms(median(mappedAggCPU)))
-	fmt.Printf("full scan into Go ADBC client:        wall %8.1f ms  cpu %8.1f ms   %.2f M rows/s (%.2f M rows per cpu-s), %.0f MB/s\n", ms(st), ms(sc), float64(scanRows)/st.Seconds()/1e6, float64(scanRows)/sc.Seconds()/1e6, float64(scanBytes)/st.Seconds()/1e6)
-	fmt.Printf("full scan DuckDB to Arrow in-process: wall %8.1f ms  cpu %8.1f ms   %.2f M rows/s (no Flight, no client)\n", ms(median(dscan)), ms(dsc), float64(scanRows)/median(dscan).Seconds()/1e6)
-	fmt.Printf("time to first batch (full scan):    %8.1f ms\n", ms(tf))
 	if python != "" {
 		if _, err := os.Stat(python); err == nil {
-			out, err := exec.Command(python, "bench/flight_pyarrow_scan.py", "grpc://"+srv.Addr(), strconv.Itoa(n)).CombinedOutput()
+			// The server runs in this process: its pid lets the script add the server's CPU time.
+			setup := map[string]any{"threads": threads, "reps": reps, "files": paths(files), "server_pid": os.Getpid()}
+			if threads == 0 {
+				setup["threads"] = runtime.NumCPU()
+			}
+			if heavy {
+				hfiles, id, size, nsnap, err := heavyFacts(ctx, lk, edb)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("lake.snapheavy: %d snapshots, metadata.json %.1f MB, %d data files in the current snapshot\n", nsnap, float64(size)/1e6, len(hfiles))
+				setup["lookup_table"], setup["lookup_files"], setup["lookup_id"] = "snapheavy", paths(hfiles), id
+			}
+			js, _ := json.Marshal(setup)
+			sf := filepath.Join(os.TempDir(), fmt.Sprintf("flightbench-setup-%d.json", os.Getpid()))
+			if err := os.WriteFile(sf, js, 0o644); err != nil {
+				return err
+			}
+			defer os.Remove(sf)
+			if pyprofile != "" {
+				f, err := os.Create(pyprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
+			out, err := exec.Command(python, "bench/flight_pyarrow_scan.py", "grpc://"+srv.Addr(), strconv.Itoa(n), sf).CombinedOutput()
 			fmt.Print(string(out))
 			if err != nil {
 				return fmt.Errorf("pyarrow scan: %w", err)
@@ -419,4 +472,100 @@ func (g *genReader) Next() bool {
 	g.done += m
 	g.cur = b.NewRecordBatch()
 	return true
+}
+
+func paths(files []lakeview.FileInfo) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.Path
+	}
+	return out
+}
+
+// ensureHeavy builds lake.snapheavy unless it exists: commits-1 appends of 50
+// rows, then one overwrite with 100k rows, so the current snapshot has a
+// data file per day but the table's history (its metadata.json) holds every
+// commit, as after days of ingest with compaction.
+func ensureHeavy(ctx context.Context, cfg lake.Config, commits int) error {
+	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeCat()
+	if tbl, err := cat.LoadTable(ctx, lake.Ident("snapheavy")); err == nil {
+		if len(tbl.Metadata().Snapshots()) == commits {
+			return nil
+		}
+		return fmt.Errorf("%s holds lake.snapheavy with %d snapshots, not %d: remove the directory", cfg.DataDir, len(tbl.Metadata().Snapshots()), commits)
+	}
+	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "timestamp_day", Transform: iceberg.DayTransform{}})
+	tbl, err := cat.CreateTable(ctx, lake.Ident("snapheavy"), schema, catalog.WithPartitionSpec(&spec))
+	if err != nil {
+		return err
+	}
+	sc, err := table.SchemaToArrowSchema(schema, nil, true, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "building lake.snapheavy with %d commits ...\n", commits)
+	for i := 0; i < commits-1; i++ {
+		gen := &genReader{schema: sc, n: 50, rng: rand.New(rand.NewPCG(2, uint64(i)))}
+		if tbl, err = tbl.Append(ctx, gen, nil); err != nil {
+			return err
+		}
+		if i%500 == 499 {
+			fmt.Fprintf(os.Stderr, "  %d commits, %s\n", i+1, time.Since(start).Round(time.Second))
+		}
+	}
+	gen := &genReader{schema: sc, n: 100_000, rng: rand.New(rand.NewPCG(3, 3))}
+	if _, err := tbl.Overwrite(ctx, gen, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "built lake.snapheavy in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// heavyFacts are lake.snapheavy's current data files, a transaction id to look
+// up, its metadata.json size and its number of snapshots.
+func heavyFacts(ctx context.Context, lk *lakeview.Lake, edb *engine.DB) ([]lakeview.FileInfo, string, int64, int, error) {
+	tbl, err := lk.Load(ctx, "snapheavy")
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	pin, err := lakeview.PinAt(tbl, "snapheavy", sqlrewrite.AsOf{})
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	files, err := lk.Files(ctx, pin)
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	st, err := os.Stat(strings.TrimPrefix(tbl.MetadataLocation(), "file://"))
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	c, err := edb.Connect()
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	defer c.Close()
+	q, err := c.Prepare(ctx, fmt.Sprintf("SELECT transaction_id FROM read_parquet([%s]) ORDER BY transaction_id LIMIT 1 OFFSET 1000",
+		sqlrewrite.QuoteString(files[len(files)/2].Path)))
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	defer q.Close()
+	var id string
+	err = q.Stream(ctx, engine.Limits{}, func(r arrow.RecordBatch) error {
+		defer r.Release()
+		if r.NumRows() > 0 {
+			id = strings.Clone(r.Column(0).(*array.String).Value(0))
+		}
+		return nil
+	})
+	if err == nil && id == "" {
+		err = fmt.Errorf("no transaction id to look up in lake.snapheavy")
+	}
+	return files, id, st.Size(), len(tbl.Metadata().Snapshots()), err
 }

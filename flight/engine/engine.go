@@ -475,6 +475,9 @@ type (
 type Limits struct {
 	BatchRows  int   // rows per emitted batch at most (default 65536)
 	BatchBytes int64 // bytes per emitted batch at most (default 4 MiB)
+	// MergeBytes: DuckDB's chunks (2048 rows) smaller than a quarter of it
+	// are merged until the batch reaches it (default 1 MiB).
+	MergeBytes int64
 }
 
 // Stream executes the statement and calls emit with record batches of at most
@@ -487,6 +490,10 @@ func (s *Stmt) Stream(ctx context.Context, lim Limits, emit func(arrow.RecordBat
 	if lim.BatchBytes <= 0 {
 		lim.BatchBytes = 4 << 20
 	}
+	if lim.MergeBytes <= 0 {
+		lim.MergeBytes = 1 << 20
+	}
+	lim.MergeBytes = min(lim.MergeBytes, lim.BatchBytes)
 	stop := s.c.watch(ctx)
 	defer stop()
 
@@ -555,9 +562,6 @@ type batcher struct {
 	sent   bool
 }
 
-// mergeTarget is the size at which merged small chunks are sent.
-const mergeTarget = 1 << 20
-
 func (b *batcher) add(rec arrow.RecordBatch) error {
 	size := util.TotalRecordSize(rec)
 	if size > b.lim.BatchBytes && rec.NumRows() > 1 {
@@ -581,7 +585,7 @@ func (b *batcher) add(rec arrow.RecordBatch) error {
 		}
 		return b.add(hi)
 	}
-	if len(b.recs) == 0 && (!b.sent || size >= mergeTarget/4) {
+	if len(b.recs) == 0 && (!b.sent || size >= b.lim.MergeBytes/4) {
 		b.sent = true
 		return b.emit(rec)
 	}
@@ -594,7 +598,7 @@ func (b *batcher) add(rec arrow.RecordBatch) error {
 	b.recs = append(b.recs, rec)
 	b.rows += rec.NumRows()
 	b.bytes += size
-	if b.bytes >= mergeTarget {
+	if b.bytes >= b.lim.MergeBytes {
 		return b.flush()
 	}
 	return nil

@@ -36,10 +36,24 @@ type Lake struct {
 	catName   string
 	warehouse string // absolute, with trailing slash
 
+	loc Locator // nil: every query lists and loads tables through the catalog
+
 	mu     sync.Mutex
-	tables map[string]bool // name cache for the rewriter, refreshed per query
+	loaded map[string]loadedTable // table name -> its metadata as last loaded
 	files  map[string][]FileInfo
-	fileQ  []string // insertion order of files, for a bounded cache
+	fileQ  []string         // insertion order of files, for a bounded cache
+	counts map[string]int64 // table location@snapshot -> live rows, when the manifest list tells
+}
+
+// Locator reports each table's current metadata location (one cheap catalog
+// query); lake.Locator is the SQL catalog's.
+type Locator interface {
+	Locations(ctx context.Context, namespace string) (map[string]string, error)
+}
+
+type loadedTable struct {
+	location string
+	table    *table.Table
 }
 
 // New wraps cat; warehouse is the directory every data file must live in.
@@ -48,7 +62,82 @@ func New(cat catalog.Catalog, catalogName, namespace, warehouse string) *Lake {
 	if !strings.HasSuffix(wh, "/") {
 		wh += "/"
 	}
-	return &Lake{cat: cat, namespace: namespace, catName: catalogName, warehouse: wh, files: map[string][]FileInfo{}}
+	return &Lake{cat: cat, namespace: namespace, catName: catalogName, warehouse: wh, files: map[string][]FileInfo{},
+		loaded: map[string]loadedTable{}, counts: map[string]int64{}}
+}
+
+// WithLocator makes the lake cache parsed table metadata, keyed by the
+// metadata location loc reports: a query costs one catalog lookup instead of
+// reading and parsing every referenced table's metadata.json (MBs once a
+// table has thousands of snapshots), and sees a new commit at once.
+func (l *Lake) WithLocator(loc Locator) *Lake {
+	l.loc = loc
+	return l
+}
+
+// Tables is the namespace's tables at one moment: their names and current
+// metadata locations, read once per query so every table a query loads is
+// the one committed at that moment or later, never an older one.
+type Tables struct {
+	Names     []string          // sorted
+	locations map[string]string // nil without a Locator
+}
+
+// Has reports whether the namespace has the table.
+func (t *Tables) Has(name string) bool {
+	i := sort.SearchStrings(t.Names, name)
+	return i < len(t.Names) && t.Names[i] == name
+}
+
+// Current lists the tables as they are now.
+func (l *Lake) Current(ctx context.Context) (*Tables, error) {
+	if l.loc == nil {
+		names, err := l.ListTables(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &Tables{Names: names}, nil
+	}
+	locs, err := l.loc.Locations(ctx, l.namespace)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tables{Names: make([]string, 0, len(locs)), locations: locs}
+	for n := range locs {
+		t.Names = append(t.Names, n)
+	}
+	sort.Strings(t.Names)
+	return t, nil
+}
+
+// Location is the table's metadata location in t ("" without a Locator or
+// for a table t lacks).
+func (t *Tables) Location(name string) string { return t.locations[name] }
+
+// LoadIn loads a table of t: from the cache when the metadata location t saw
+// is the one last loaded, else from the catalog (which may already hold a
+// newer commit than t saw: newer is fine, older never happens).
+func (l *Lake) LoadIn(ctx context.Context, t *Tables, name string) (*table.Table, error) {
+	want, ok := t.locations[name]
+	if !ok {
+		return l.Load(ctx, name)
+	}
+	l.mu.Lock()
+	c, hit := l.loaded[name]
+	l.mu.Unlock()
+	if hit && c.location == want {
+		return c.table, nil
+	}
+	tbl, err := l.Load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	// Two queries may load concurrently; either result is at least as new as
+	// what each saw, and a later query compares locations again anyway.
+	l.loaded[name] = loadedTable{location: tbl.MetadataLocation(), table: tbl}
+	l.mu.Unlock()
+	return tbl, nil
 }
 
 // Namespace is the lake's namespace ("lake").
@@ -215,4 +304,44 @@ func (l *Lake) localPath(uri string) (string, error) {
 		return "", fmt.Errorf("%w: data file %s lies outside the warehouse %s", ErrUnsupported, p, l.warehouse)
 	}
 	return p, nil
+}
+
+// RowCount is the number of rows of the pinned snapshot as its manifest list
+// records them (added plus existing rows of its data manifests), read without
+// opening a data file or manifest. ok is false when the list cannot tell:
+// a delete manifest (positional or equality deletes, so rows live in data
+// files but are deleted) or a manifest without row counts.
+func (l *Lake) RowCount(ctx context.Context, p *Pin) (n int64, ok bool, err error) {
+	if p.Snapshot == nil {
+		return 0, true, nil
+	}
+	key := fmt.Sprintf("%s@%d", p.Table.Location(), p.Snapshot.SnapshotID)
+	l.mu.Lock()
+	n, ok = l.counts[key]
+	l.mu.Unlock()
+	if ok {
+		return n, n >= 0, nil
+	}
+	fs, err := p.Table.FS(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: open file system: %w", p.Name, err)
+	}
+	manifests, err := p.Snapshot.Manifests(fs)
+	if err != nil {
+		return 0, false, fmt.Errorf("read manifest list of %s at snapshot %d: %w", p.Name, p.Snapshot.SnapshotID, err)
+	}
+	for _, m := range manifests {
+		if m.ManifestContent() != iceberg.ManifestContentData || m.AddedRows() < 0 || m.ExistingRows() < 0 {
+			n = -1
+			break
+		}
+		n += m.AddedRows() + m.ExistingRows()
+	}
+	l.mu.Lock()
+	if len(l.counts) >= 4096 {
+		clear(l.counts)
+	}
+	l.counts[key] = n
+	l.mu.Unlock()
+	return n, n >= 0, nil
 }
