@@ -31,6 +31,10 @@ final class Options {
                   [--out-of-orderness 2s] [--idleness 5s] [--parallelism 2] [--transaction-timeout 10m]
               Resumes from the newest completed checkpoint in DIR. Topics must exist (lakectl topics create)
               and alert-rules should hold the rules and _fx_rates (lakectl rules apply).
+              Event time: per raw-transactions partition, the highest timestamp minus --out-of-orderness.
+              A partition with no valid transaction for --idleness first advances to its highest timestamp
+              (pending velocity/new_country decisions are made), then is idle until its next transaction;
+              an event at or behind the watermark is late (metric late_events) and decided on arrival.
 
             Replay (the same operators over a file, one raw record per line, file order = arrival order):
               java -jar finlake-flinkjob.jar --replay IN.jsonl --rules config/rules.yaml --fx config/fx_rates.yaml

@@ -1,6 +1,7 @@
 package io.finlake.flinkjob;
 
 import io.finlake.flinkjob.engine.Engine;
+import io.finlake.flinkjob.engine.EngineOperator;
 import io.finlake.flinkjob.engine.RulesFirstOperator;
 import io.finlake.flinkjob.model.OutRecord;
 import io.finlake.flinkjob.model.Outputs;
@@ -22,8 +23,8 @@ public final class Pipeline {
 
     /**
      * @param bounded replay: the rules input is read to its end before any transaction (deterministic
-     *     watermark); streaming uses Flink's plain keyed-broadcast operator (input selection and
-     *     checkpointing do not mix)
+     *     watermark); streaming reads both inputs as they come (input selection and checkpointing do not
+     *     mix). In both the rules input carries no event time (see {@link EngineOperator}).
      * @param engineParallelism replay runs the source with parallelism 1 (file order) and the engine wider:
      *     each engine subtask still sees its accounts' records and the watermarks in file order
      */
@@ -31,13 +32,11 @@ public final class Pipeline {
             boolean bounded, int engineParallelism) {
         SingleOutputStreamOperator<Txn> valid = raw.process(route, Txn.TYPE).uid("validate").name("validate");
         KeyedStream<Txn, String> byAccount = valid.keyBy(new AccountKey());
-        SingleOutputStreamOperator<OutRecord> processed;
-        if (bounded) {
-            processed = byAccount.connect(rules.broadcast())
-                    .transform("rules-engine", Outputs.OUT_TYPE, new RulesFirstOperator(engine));
-        } else {
-            processed = byAccount.connect(rules.broadcast(Engine.RULES)).process(engine, Outputs.OUT_TYPE);
-        }
+        // A broadcast-partitioned rules input into the keyed-broadcast operator (whose broadcast state is
+        // declared by the operator), as BroadcastConnectedStream would wire it, but with our operator.
+        SingleOutputStreamOperator<OutRecord> processed = byAccount.connect(rules.broadcast())
+                .transform("rules-engine", Outputs.OUT_TYPE,
+                        bounded ? new RulesFirstOperator(engine) : new EngineOperator(engine));
         processed.uid("rules-engine").name("rules-engine").setParallelism(engineParallelism);
         DataStream<OutRecord> dead = valid.getSideOutput(Outputs.DEAD_LETTERS)
                 .union(processed.getSideOutput(Outputs.DEAD_LETTERS));

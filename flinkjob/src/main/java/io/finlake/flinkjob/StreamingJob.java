@@ -8,6 +8,7 @@ import io.finlake.flinkjob.model.WallClock;
 import io.finlake.flinkjob.validate.Route;
 import java.time.Duration;
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestOptions;
@@ -42,7 +43,7 @@ final class StreamingJob {
         var raw = env.fromSource(KafkaIO.rawSource(o.bootstrap),
                         Watermarks.transactions(o.outOfOrderness, o.idleness, false), "raw-transactions")
                 .uid("source-raw-transactions");
-        var ruleStream = env.fromSource(KafkaIO.rulesSource(o.bootstrap), Watermarks.<RuleUpdate>neverHoldBack(),
+        var ruleStream = env.fromSource(KafkaIO.rulesSource(o.bootstrap), WatermarkStrategy.<RuleUpdate>noWatermarks(),
                         "alert-rules")
                 .uid("source-alert-rules")
                 .setParallelism(1);

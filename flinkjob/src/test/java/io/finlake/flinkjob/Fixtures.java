@@ -77,6 +77,53 @@ public final class Fixtures {
         return n;
     }
 
+    /**
+     * Puts raw records out of order within an out-of-orderness bound: walks the list once and swaps
+     * disjoint neighbour pairs (at random, half of the eligible ones) whose timestamps are less than
+     * {@code withinMillis} apart and that are not events of one transaction. A record therefore arrives at
+     * most one place off, behind its partner by less than {@code withinMillis}; records without a readable
+     * timestamp stay where they are. Returns the number of pairs swapped.
+     */
+    public static int swapNeighbours(List<byte[]> lines, long withinMillis, java.util.Random rnd) {
+        int swapped = 0;
+        for (int i = 0; i + 1 < lines.size(); i++) {
+            JsonNode a = tryJson(lines.get(i));
+            JsonNode b = tryJson(lines.get(i + 1));
+            long ta = millis(a);
+            long tb = millis(b);
+            if (ta == Long.MIN_VALUE || tb == Long.MIN_VALUE || Math.abs(ta - tb) >= withinMillis
+                    || a.path("transaction_id").equals(b.path("transaction_id")) || !rnd.nextBoolean()) {
+                continue;
+            }
+            byte[] x = lines.get(i);
+            lines.set(i, lines.get(i + 1));
+            lines.set(i + 1, x);
+            swapped++;
+            i++; // disjoint pairs: the swapped record moves one place at most
+        }
+        return swapped;
+    }
+
+    private static JsonNode tryJson(byte[] b) {
+        try {
+            JsonNode n = JSON.readTree(b);
+            return n != null && n.isObject() ? n : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static long millis(JsonNode n) {
+        if (n == null || !n.path("timestamp").isTextual()) {
+            return Long.MIN_VALUE;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(n.get("timestamp").asText()).toInstant().toEpochMilli();
+        } catch (java.time.format.DateTimeParseException e) {
+            return Long.MIN_VALUE;
+        }
+    }
+
     public static String id(String name) {
         return UUID.nameUUIDFromBytes(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
     }

@@ -4,13 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,89 +12,61 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
+import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The job jar against a real Kafka broker: generator output goes in, the job is SIGKILLed in the middle
+ * The job jar against a real Kafka broker: generator output goes in (neighbours swapped within the
+ * out-of-orderness bound, the replay reading the same order), the job is SIGKILLed in the middle
  * of the stream with checkpoints on and restarted from its retained checkpoint, and read_committed
  * consumers must then see every valid event exactly once, the same alerts and dead letters as a replay of
  * the same input, and an alert for every injected scenario. Then a live generator run measures the
  * latency from raw record timestamp to alert visible to a read_committed consumer.
  */
 class KafkaExactlyOnceIT {
-    private static final String BIN = System.getenv("FINLAKE_BIN");
     private static final int COUNT = 20_000;
 
     @TempDir
     static Path tmp;
 
-    private static Process broker;
+    private static KafkaJob kafka;
     private static String bootstrap;
     private final List<Process> jobs = new ArrayList<>();
 
-    private static final String SKIP =
-            "FINLAKE_BIN is unset: the Kafka integration test needs lakectl (run `just test-flink`, which builds and sets it)";
-
     @BeforeAll
     static void startBroker() throws Exception {
-        if (BIN == null || BIN.isBlank()) {
-            System.out.println("SKIPPED KafkaExactlyOnceIT: " + SKIP);
+        if (!KafkaJob.available()) {
+            System.out.println("SKIPPED KafkaExactlyOnceIT: " + KafkaJob.SKIP);
             return; // reported as a skipped test by requireLakectl
         }
-        assertThat(Path.of(BIN)).as("FINLAKE_BIN").isExecutable();
-        Path ready = tmp.resolve("kafka.ready");
-        broker = new ProcessBuilder(BIN, "kafka", "run", "--dir", tmp.resolve("kafka").toString(), "--port", "0",
-                "--ready-file", ready.toString(), "--quiet")
-                .redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("kafka.log").toFile())
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (!Files.exists(ready) || Files.readString(ready).isBlank()) {
-            assertThat(broker.isAlive()).as("broker alive, see %s", tmp.resolve("kafka.log")).isTrue();
-            assertThat(System.nanoTime()).as("broker ready within 3 minutes").isLessThan(deadline);
-            Thread.sleep(200);
-        }
-        bootstrap = Files.readString(ready).trim();
-        run(BIN, "topics", "create", "--brokers", bootstrap);
-        Path root = Fixtures.repoRoot();
-        run(BIN, "rules", "apply", "--brokers", bootstrap, "--fx", root.resolve("config/fx_rates.yaml").toString(),
-                root.resolve("config/rules.yaml").toString());
+        kafka = KafkaJob.startBroker(tmp);
+        bootstrap = kafka.bootstrap;
     }
 
     @org.junit.jupiter.api.BeforeEach
     void requireLakectl() {
-        assumeTrue(BIN != null && !BIN.isBlank(), SKIP);
+        assumeTrue(KafkaJob.available(), KafkaJob.SKIP);
     }
 
     @AfterAll
     static void stopBroker() throws Exception {
-        if (broker != null) {
-            broker.destroy();
-            if (!broker.waitFor(30, TimeUnit.SECONDS)) {
-                broker.destroyForcibly().waitFor();
-            }
+        if (kafka != null) {
+            kafka.stopBroker();
         }
     }
 
@@ -108,27 +74,36 @@ class KafkaExactlyOnceIT {
     void killedJobResumesFromItsCheckpointAndEveryValidEventIsSeenExactlyOnce() throws Exception {
         Path gen = tmp.resolve("gen.jsonl");
         Path labels = tmp.resolve("labels.jsonl");
-        run(BIN, "generate", "--count", Integer.toString(COUNT), "--seed", "20261126", "--output", gen.toString(),
-                "--labels", labels.toString(), "--http", "off", "--fraud-rate", "0.02", "--malformed-rate", "0.005");
+        kafka.run(KafkaJob.BIN, "generate", "--count", Integer.toString(COUNT), "--seed", "20261126", "--output",
+                gen.toString(), "--labels", labels.toString(), "--http", "off", "--fraud-rate", "0.02",
+                "--malformed-rate", "0.005");
         List<byte[]> lines = new ArrayList<>();
         for (String l : Files.readAllLines(gen, StandardCharsets.ISO_8859_1)) {
             lines.add(l.getBytes(StandardCharsets.ISO_8859_1));
         }
         assertThat(lines).hasSize(COUNT);
+        // Arrivals out of order within the bound, as a real producer's would be: both sides get this order.
+        int swapped = Fixtures.swapNeighbours(lines, 1000, new Random(7));
+        assertThat(swapped).as("neighbours swapped").isGreaterThan(COUNT / 10);
+        Path shuffled = tmp.resolve("gen-shuffled.jsonl");
+        try (var out = Files.newOutputStream(shuffled)) {
+            for (byte[] l : lines) {
+                out.write(l);
+                out.write('\n');
+            }
+        }
 
         Path expectedDir = tmp.resolve("replay");
-        run("java", "-Xmx768m", "-jar", jar().toString(), "--replay", gen.toString(),
-                "--rules", Fixtures.repoRoot().resolve("config/rules.yaml").toString(),
-                "--fx", Fixtures.repoRoot().resolve("config/fx_rates.yaml").toString(), "--out", expectedDir.toString());
+        kafka.replay(shuffled, expectedDir);
         List<JsonNode> expProcessed = Fixtures.readJsonl(expectedDir.resolve("transactions-processed.jsonl"));
         List<JsonNode> expAlerts = Fixtures.readJsonl(expectedDir.resolve("alerts.jsonl"));
         List<JsonNode> expDead = Fixtures.readJsonl(expectedDir.resolve("dead-letter.jsonl"));
 
         Path ckpt = tmp.resolve("checkpoints");
-        int rest = freePort();
+        int rest = KafkaJob.freePort();
         Process job = startJob(ckpt, rest, "first");
-        awaitRest(rest, job);
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+        KafkaJob.awaitRest(rest, job);
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer()) {
             int killAt = COUNT * 2 / 5;
             produce(producer, lines, 0, killAt, 2000);
             // Let at least two checkpoints complete while records are in flight, then kill the JVM outright.
@@ -137,22 +112,22 @@ class KafkaExactlyOnceIT {
             job.destroyForcibly().waitFor();
             produce(producer, lines, killAt + 2000, COUNT * 4 / 5, 0);
             Process again = startJob(ckpt, rest, "second");
-            awaitRest(rest, again);
+            KafkaJob.awaitRest(rest, again);
             produce(producer, lines, COUNT * 4 / 5, COUNT, 2000);
         }
 
         Map<String, Integer> processed = new HashMap<>();
         Map<String, Integer> alerts = new HashMap<>();
         int[] dead = {0};
-        awaitTopic("transactions-processed", expProcessed.size(), r -> {
+        kafka.awaitTopic("transactions-processed", expProcessed.size(), r -> {
             JsonNode n = Fixtures.JSON.readTree(r.value());
             processed.merge(n.get("transaction_id").asText() + "/" + n.get("status").asText(), 1, Integer::sum);
         });
-        awaitTopic("alerts", expAlerts.size(), r -> {
+        kafka.awaitTopic("alerts", expAlerts.size(), r -> {
             JsonNode n = Fixtures.JSON.readTree(r.value());
             alerts.merge(n.get("transaction_id").asText() + " " + n.get("rule_name").asText(), 1, Integer::sum);
         });
-        awaitTopic("dead-letter", expDead.size(), r -> dead[0]++);
+        kafka.awaitTopic("dead-letter", expDead.size(), r -> dead[0]++);
 
         Map<String, Integer> wantProcessed = new HashMap<>();
         expProcessed.forEach(n -> wantProcessed.merge(
@@ -182,7 +157,7 @@ class KafkaExactlyOnceIT {
         Map<String, List<Long>> byRule = Collections.synchronizedMap(new TreeMap<>());
         AtomicBoolean stop = new AtomicBoolean();
         Thread reader = new Thread(() -> {
-            try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            try (KafkaConsumer<byte[], byte[]> c = kafka.consumer()) {
                 List<TopicPartition> tps = new ArrayList<>();
                 for (var p : c.partitionsFor("alerts")) {
                     tps.add(new TopicPartition("alerts", p.partition()));
@@ -207,7 +182,7 @@ class KafkaExactlyOnceIT {
         });
         reader.start();
         Thread.sleep(1000);
-        run(BIN, "generate", "--brokers", bootstrap, "--rate", "200", "--duration", "25s", "--fraud-rate", "0.05",
+        kafka.run(KafkaJob.BIN, "generate", "--brokers", bootstrap, "--rate", "200", "--duration", "25s", "--fraud-rate", "0.05",
                 "--malformed-rate", "0", "--http", "off", "--progress=false");
         Thread.sleep(8000);
         stop.set(true);
@@ -231,11 +206,7 @@ class KafkaExactlyOnceIT {
     // ---- helpers ----------------------------------------------------------------------------------
 
     private Process startJob(Path ckpt, int rest, String name) throws IOException {
-        Process p = new ProcessBuilder("java", "-Xmx640m", "-jar", jar().toString(), "--bootstrap", bootstrap,
-                "--checkpoint-dir", ckpt.toString(), "--rest-port", Integer.toString(rest), "--parallelism", "2")
-                .redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("job-" + name + ".log").toFile())
-                .start();
+        Process p = kafka.startJob(ckpt, rest, name);
         jobs.add(p);
         return p;
     }
@@ -246,33 +217,6 @@ class KafkaExactlyOnceIT {
             p.destroyForcibly().waitFor();
         }
     }
-
-    private static Path jar() {
-        Path jar = Path.of(System.getProperty("finlake.jar", "target/finlake-flinkjob.jar"));
-        assertThat(jar).as("the shaded job jar (mvn package)").isRegularFile();
-        return jar;
-    }
-
-    private static void awaitRest(int port, Process job) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (true) {
-            assertThat(job.isAlive()).as("job alive").isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + port + "/jobs/overview")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200 && r.body().contains("\"state\":\"RUNNING\"")) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not up yet
-            }
-            assertThat(System.nanoTime()).as("job RUNNING on the REST API within 2 minutes").isLessThan(deadline);
-            Thread.sleep(300);
-        }
-    }
-
     private static void awaitCheckpoints(Path dir, int n, Process job) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
         while (true) {
@@ -296,7 +240,7 @@ class KafkaExactlyOnceIT {
         long start = System.nanoTime();
         for (int i = from; i < to; i++) {
             byte[] v = lines.get(i);
-            p.send(new ProducerRecord<>("raw-transactions", keyOf(v), v));
+            p.send(new ProducerRecord<>("raw-transactions", KafkaJob.keyOf(v), v));
             if (perSecond > 0) {
                 long due = start + (long) ((i - from) * 1e9 / perSecond);
                 long wait = due - System.nanoTime();
@@ -307,78 +251,4 @@ class KafkaExactlyOnceIT {
         }
         p.flush();
     }
-
-    /** The generator keys by account_id; a record that is not JSON keeps a null key. */
-    private static byte[] keyOf(byte[] v) {
-        try {
-            JsonNode n = Fixtures.JSON.readTree(v);
-            JsonNode a = n == null ? null : n.get("account_id");
-            return a != null && a.isTextual() ? a.asText().getBytes(StandardCharsets.UTF_8) : null;
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    interface RecordCheck {
-        void accept(ConsumerRecord<byte[], byte[]> r) throws Exception;
-    }
-
-    /** Reads a topic from the start (read_committed) until {@code n} records, then 3 s more to catch extras. */
-    private static void awaitTopic(String topic, int n, RecordCheck check) throws Exception {
-        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (var p : c.partitionsFor(topic)) {
-                tps.add(new TopicPartition(topic, p.partition()));
-            }
-            c.assign(tps);
-            c.seekToBeginning(tps);
-            int seen = 0;
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-            long quietUntil = Long.MAX_VALUE;
-            while (System.nanoTime() < Math.min(deadline, quietUntil)) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    check.accept(r);
-                    seen++;
-                }
-                if (seen >= n && quietUntil == Long.MAX_VALUE) {
-                    quietUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-                }
-            }
-        }
-    }
-
-    private static KafkaConsumer<byte[], byte[]> consumer() {
-        Properties p = new Properties();
-        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.setProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    private static KafkaProducer<byte[], byte[]> producer() {
-        Properties p = new Properties();
-        p.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.setProperty(ProducerConfig.ACKS_CONFIG, "all");
-        p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void run(String... cmd) throws Exception {
-        File log = tmp.resolve("cmd-" + Math.abs(String.join(" ", cmd).hashCode()) + ".log").toFile();
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("timed out: " + String.join(" ", cmd));
-        }
-        assertThat(p.exitValue()).as("%s\n%s", String.join(" ", cmd), Files.readString(log.toPath())).isZero();
-    }
-
 }

@@ -2,60 +2,95 @@ package io.finlake.flinkjob.io;
 
 import io.finlake.flinkjob.model.Parsed;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.util.clock.RelativeClock;
 
-/** Event-time watermarks: bounded out-of-orderness over valid transactions only. */
+/**
+ * Event-time watermarks: bounded out-of-orderness over valid transactions only, per source split.
+ *
+ * <p>Streaming, a split with no valid transaction for the idleness timeout is flushed, then idle: first its
+ * watermark advances to the highest event time it has seen (or, when every other split of its reader is
+ * already idle, the highest any of them was flushed to), so the decisions waiting for the watermark are
+ * made instead of waiting for the next event; one watermark interval later it is marked idle, so it no
+ * longer holds back the other splits. Its next valid transaction makes it active again; its watermark
+ * never goes back, so an event at or behind the flushed watermark is late like any other.
+ */
 public final class Watermarks {
     private Watermarks() {}
 
     /**
-     * @param perRecord replay: emit after every record, so the watermark depends on file order alone;
-     *     streaming emits periodically (pipeline.auto-watermark-interval) and marks idle splits
+     * @param perRecord replay: emit after every record, so the watermark depends on file order alone and
+     *     nothing is idle; streaming emits periodically (pipeline.auto-watermark-interval) and flushes then
+     *     idles a split after {@code idleness} without a valid transaction (null or zero: never)
      */
     public static WatermarkStrategy<Parsed> transactions(Duration outOfOrderness, Duration idleness, boolean perRecord) {
-        long bound = outOfOrderness.toMillis();
-        WatermarkStrategy<Parsed> s = WatermarkStrategy.<Parsed>forGenerator(ctx -> new Bounded(bound, perRecord))
+        long idleMillis = perRecord || idleness == null ? 0 : idleness.toMillis();
+        return WatermarkStrategy.<Parsed>forGenerator(new Splits(outOfOrderness.toMillis(), idleMillis, perRecord))
                 .withTimestampAssigner((SerializableTimestampAssigner<Parsed>) (p, recordTs) ->
                         p.txn != null ? p.txn.eventMillis()
                                 : (p.srcTimestamp != Long.MIN_VALUE ? p.srcTimestamp : recordTs));
-        if (!perRecord && idleness != null && !idleness.isZero()) {
-            s = s.withIdleness(idleness);
-        }
-        return s;
     }
 
     /**
-     * For the rules input, which carries no event time: its watermark is always the maximum, so it never
-     * holds back the transactions' watermark at the two-input engine.
+     * One generator per split. The supplier is deserialized once per source subtask, so the generators of
+     * one reader's splits share {@link #splits} (all called from the subtask's one thread).
      */
-    public static <T> WatermarkStrategy<T> neverHoldBack() {
-        return WatermarkStrategy.forGenerator(ctx -> new WatermarkGenerator<T>() {
-            @Override
-            public void onEvent(T event, long ts, WatermarkOutput out) {}
+    static final class Splits implements WatermarkGeneratorSupplier<Parsed> {
+        private static final long serialVersionUID = 1L;
+        private final long bound;
+        private final long idleMillis;
+        private final boolean perRecord;
+        private transient List<Bounded> splits;
 
-            @Override
-            public void onPeriodicEmit(WatermarkOutput out) {
-                out.emitWatermark(new Watermark(Long.MAX_VALUE));
+        Splits(long bound, long idleMillis, boolean perRecord) {
+            this.bound = bound;
+            this.idleMillis = idleMillis;
+            this.perRecord = perRecord;
+        }
+
+        @Override
+        public WatermarkGenerator<Parsed> createWatermarkGenerator(Context ctx) {
+            if (splits == null) {
+                splits = new ArrayList<>();
             }
-        });
+            Bounded b = new Bounded(bound, perRecord, idleMillis, ctx.getInputActivityClock(), splits);
+            splits.add(b);
+            return b;
+        }
     }
 
     /**
      * Like Flink's BoundedOutOfOrdernessWatermarks, but records that failed validation do not move the
-     * watermark: a bad or far-future timestamp must not make every later event late.
+     * watermark (a bad or far-future timestamp must not make every later event late), and with an idleness
+     * timeout the split is flushed, then marked idle (see the class comment).
      */
     static final class Bounded implements WatermarkGenerator<Parsed> {
+        enum State { ACTIVE, FLUSHED, IDLE }
+
         private final long bound;
         private final boolean perRecord;
+        private final long idleMillis;
+        private final RelativeClock clock;
+        private final List<Bounded> reader;
         private long max = Long.MIN_VALUE;
+        private long emitted = Long.MIN_VALUE;
+        private long lastActivity;
+        State state = State.ACTIVE;
 
-        Bounded(long bound, boolean perRecord) {
+        Bounded(long bound, boolean perRecord, long idleMillis, RelativeClock clock, List<Bounded> reader) {
             this.bound = bound;
             this.perRecord = perRecord;
+            this.idleMillis = idleMillis;
+            this.clock = clock;
+            this.reader = reader;
+            this.lastActivity = clock.relativeTimeMillis();
         }
 
         @Override
@@ -63,19 +98,68 @@ public final class Watermarks {
             if (p.txn == null) {
                 return;
             }
+            lastActivity = clock.relativeTimeMillis();
+            // The next periodic emit re-announces the watermark, which makes the split active again.
+            state = State.ACTIVE;
             if (ts > max) {
                 max = ts;
                 if (perRecord) {
-                    out.emitWatermark(new Watermark(max - bound - 1));
+                    emit(out, max - bound - 1);
                 }
             }
         }
 
         @Override
         public void onPeriodicEmit(WatermarkOutput out) {
-            if (!perRecord && max != Long.MIN_VALUE) {
-                out.emitWatermark(new Watermark(max - bound - 1));
+            if (perRecord) {
+                return;
             }
+            if (idleMillis > 0 && clock.relativeTimeMillis() - lastActivity >= idleMillis) {
+                switch (state) {
+                    case ACTIVE -> {
+                        long target = flushTarget();
+                        if (target > emitted) {
+                            emit(out, target);
+                        }
+                        // Idle only at the next emit: a split that is idle when the reader combines its
+                        // splits' watermarks no longer counts, and the flushed value would never get out.
+                        state = State.FLUSHED;
+                    }
+                    case FLUSHED -> {
+                        out.markIdle();
+                        state = State.IDLE;
+                    }
+                    case IDLE -> { }
+                }
+                return;
+            }
+            if (max != Long.MIN_VALUE) {
+                // Emitted every period even when not higher: that is what keeps (or makes) the split active.
+                emit(out, Math.max(emitted, max - bound - 1));
+            }
+        }
+
+        /**
+         * The split's own highest event time; when every other split of the reader is idle already, the
+         * highest watermark any of them reached, since the reader's watermark then stops at this one's.
+         */
+        private long flushTarget() {
+            long t = max;
+            for (Bounded s : reader) {
+                if (s == this) {
+                    continue;
+                }
+                if (s.state == State.ACTIVE) {
+                    return Math.max(t, emitted);
+                }
+                t = Math.max(t, s.emitted);
+            }
+            return Math.max(t, emitted);
+        }
+
+        private void emit(WatermarkOutput out, long wm) {
+            emitted = Math.max(emitted, wm);
+            out.emitWatermark(new Watermark(wm));
         }
     }
 }
