@@ -198,9 +198,9 @@ func (p *Plan) scale() {
 		p.ProcArgs = append(p.ProcArgs, "flink=--state-ttl="+goDur(p.TTL))
 	}
 	add("Kafka time retention (record timestamps = wall clock at produce)", "", "", p.KafkaRetention, time.Minute, "")
+	check := add("Kafka retention check (log.retention.check.interval.ms)", "", "", 5*time.Minute, 5*time.Second, "")
+	p.ProcArgs = append(p.ProcArgs, fmt.Sprintf("kafka=--broker-config=log.retention.check.interval.ms=%d", check.Milliseconds()))
 	p.Unscaled = append(p.Unscaled,
-		"Kafka log.retention.check.interval.ms: the broker's 5 min (static broker config), so expiry runs every "+
-			roundDur(time.Duration(float64(5*time.Minute)*p.Speed)).String()+" of event time",
 		"Flink transaction timeout (10 min) and the supervisor's restart backoff: wall clock, unscaled")
 	p.Generate = []string{"generate", "--seed", fmt.Sprint(p.Seed), "--start", p.Start.Format(time.RFC3339),
 		"--backfill", goDur(p.Span), "--rate", fmt.Sprint(p.Density), "--speed", fmt.Sprintf("%.3f", p.Speed),
