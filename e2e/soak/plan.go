@@ -156,8 +156,12 @@ func (p *Plan) scale() {
 		c := Cadence{What: what, Real: real, Wall: wall, Scaled: true}
 		if wall < floor {
 			c.Wall, c.Scaled = floor, false
-			c.Note = fmt.Sprintf("floor %s: %s", floor, note)
-			p.Unscaled = append(p.Unscaled, fmt.Sprintf("%s: %s instead of %s (%s)", what, floor, roundDur(wall), note))
+			c.Note = strings.TrimSuffix(fmt.Sprintf("floor %s: %s", floor, note), ": ")
+			msg := fmt.Sprintf("%s: %s instead of %s", what, floor, roundDur(wall))
+			if note != "" {
+				msg += " (" + note + ")"
+			}
+			p.Unscaled = append(p.Unscaled, msg)
 		}
 		p.Cadences = append(p.Cadences, c)
 		if proc != "" {

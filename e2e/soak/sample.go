@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -426,8 +427,9 @@ func (s *Sampler) queries(ctx context.Context, sm *Sample, now time.Time) error 
 		sm.QueryMS[q.name] = float64(time.Since(t0).Microseconds()) / 1000
 	}
 	// As of half a sample interval ago: a snapshot that retention keeps.
+	// (From the second sample on: before it the table may have no snapshot yet.)
 	asOf := now.Add(-s.Plan.Wall(s.Plan.SampleEvery) / 2)
-	if asOf.After(s.start) {
+	if !s.prev.at.IsZero() && asOf.After(s.prev.at.Add(-s.Plan.Wall(s.Plan.SampleEvery))) {
 		acl, err := client.Open(ctx, client.Config{URI: s.T.FlightURI, AsOf: asOf.UTC().Format(time.RFC3339Nano)})
 		if err == nil {
 			t0 := time.Now()
@@ -567,12 +569,19 @@ func procWriteBytes(pid int) int64 {
 	return 0
 }
 
+// duBytes is the disk a directory takes, as du counts it: allocated
+// blocks, so Kafka's preallocated, sparse index files count for what they
+// hold rather than their 10 MiB length.
 func duBytes(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if info, err := d.Info(); err == nil {
-				n += info.Size()
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				} else {
+					n += info.Size()
+				}
 			}
 		}
 		return nil
