@@ -64,6 +64,9 @@ func TestSoak(t *testing.T) {
 	if r := plan.KafkaRetentionWall(); r > 0 && plan.Speed > 1 {
 		setKafkaRetention(t, p, r)
 	}
+	if plan.Lookback > 0 {
+		setLookback(t, p, plan.Lookback)
+	}
 
 	gen := p.lakectl(context.Background(), plan.Generate...)
 	genLog, _ := os.Create(filepath.Join(t.TempDir(), "generate.log"))
@@ -214,6 +217,38 @@ func setKafkaRetention(t *testing.T, p *pipeline, retention time.Duration) {
 		t.Fatalf("set Kafka retention: %v", err)
 	}
 	t.Logf("Kafka data topics: retention.ms=%s segment.ms=%s", ms, seg)
+}
+
+// setLookback rewrites the new_country lookback in the stack's rules file;
+// the rules watcher publishes it and the job applies it before the first
+// generated record (the generator starts after the publish shows in the
+// watcher's log).
+func setLookback(t *testing.T, p *pipeline, d time.Duration) {
+	t.Helper()
+	b, err := os.ReadFile(p.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "lookback: ")
+	if i < 0 {
+		t.Fatalf("%s has no new_country lookback to scale", p.rules)
+	}
+	j := i + strings.IndexByte(s[i:], '\n')
+	val := fmt.Sprintf("%dh", int(d.Hours()))
+	if err := os.WriteFile(p.rules, []byte(s[:i]+"lookback: "+val+s[j:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(p.data, "logs", "rules.log")
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(log); strings.Contains(string(b), `"change":"update"`) {
+			t.Logf("new_country lookback: %s (rules republished)", val)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the rules watcher did not publish the scaled lookback within a minute (see %s)", log)
 }
 
 // waitSettled waits until lake.transactions holds want rows, or its count

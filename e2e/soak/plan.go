@@ -9,6 +9,7 @@ package soak
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -45,6 +46,9 @@ type Plan struct {
 	// retention, both in event time (scaled to wall time by Speed).
 	Retain         time.Duration `json:"retain_ns"`
 	KafkaRetention time.Duration `json:"kafka_retention_ns"`
+	// Lookback, when set, replaces the new_country rule's 30d lookback in the
+	// stack's rules (its per-account countries are state the TTL does not bound).
+	Lookback time.Duration `json:"new_country_lookback_ns,omitempty"`
 	// LakeBytesPerDay bounds the lake's disk growth per simulated day.
 	LakeBytesPerDay float64 `json:"lake_bytes_per_day_bound"`
 	// ProcArgs are the `stack up --proc-arg` values; Generate the
@@ -56,7 +60,18 @@ type Plan struct {
 	Start    time.Time  `json:"event_start"`
 	Unscaled []string   `json:"unscaled"`
 	Flags    FlagsFound `json:"flags_found"`
+	// RealSnapshots is how many snapshots per table ingest's expiry keeps
+	// at real cadences (5 s commits, its default retention flags), and
+	// RealSnapshotsRule how that follows from the flags: what the projected
+	// metadata.json of a real week is computed from.
+	RealSnapshots     int    `json:"real_snapshots_kept"`
+	RealSnapshotsRule string `json:"real_snapshots_rule"`
 }
+
+// MetadataBound bounds metadata.json projected to a real week: it is
+// rewritten on every commit (every 5 s), so 16 MiB is already 3 MiB/s of
+// write amplification per table.
+const MetadataBound = 16 << 20
 
 // Cadence is one wall-clock setting of the stack and what the run made of it.
 type Cadence struct {
@@ -104,7 +119,8 @@ func NewPlan(o Options) (Plan, error) {
 		// quarter of the real ones, in about 3.5 wall minutes: past the
 		// steady state by day 1, so three days of curves to judge.
 		p.Speed, p.Density, p.Span = float64(4*Day/time.Second)/210, 1, 4*Day
-		p.SampleEvery, p.TTL, p.Retain, p.KafkaRetention = 3*time.Hour, 12*time.Hour, 2*Day, Day
+		p.SampleEvery, p.TTL, p.Retain, p.KafkaRetention = 3*time.Hour, 12*time.Hour, Day, Day
+		p.Lookback = 12 * time.Hour
 		p.LakeBytesPerDay = 0.05e9 // the 0.5 GB of 10 tx/s at the density of 1
 	case ModeReal:
 		if o.Real < 10*time.Minute {
@@ -125,6 +141,7 @@ func NewPlan(o Options) (Plan, error) {
 		SnapshotKeepAll:   strings.Contains(o.IngestHelp, "--snapshot-keep-all"),
 		SnapshotKeepEvery: strings.Contains(o.IngestHelp, "--snapshot-keep-every"),
 	}
+	p.realSnapshots(o.IngestHelp)
 	p.TTLClock = o.TTLClock
 	if p.TTLClock == "" {
 		p.TTLClock = ttlClock(o.FlinkHelp)
@@ -134,6 +151,40 @@ func NewPlan(o Options) (Plan, error) {
 	}
 	p.scale()
 	return p, nil
+}
+
+// realSnapshots works out from ingest's flag defaults how many snapshots a
+// table keeps at the real 5 s commit interval.
+func (p *Plan) realSnapshots(help string) {
+	const commit = 5 * time.Second
+	retain := flagDefault(help, "--retain", 7*Day)
+	last := 100
+	if p.Flags.SnapshotKeepAll && p.Flags.SnapshotKeepEvery {
+		all, every := flagDefault(help, "--snapshot-keep-all", time.Hour), flagDefault(help, "--snapshot-keep-every", time.Hour)
+		p.RealSnapshots = max(last, int(all/commit)+int(retain/every))
+		p.RealSnapshotsRule = fmt.Sprintf("every snapshot of the last %s (%d at 5 s commits) + one per %s for %s, at least %d", all, all/commit, every, retain, last)
+		return
+	}
+	p.RealSnapshots = max(last, int(retain/commit))
+	p.RealSnapshotsRule = fmt.Sprintf("every snapshot younger than --retain %s at 5 s commits, at least --retain-last %d", retain, last)
+}
+
+var defaultRe = regexp.MustCompile(`\(default: ([0-9hms.]+)\)`)
+
+// flagDefault reads a duration flag's default from a --help text.
+func flagDefault(help, flag string, fallback time.Duration) time.Duration {
+	for _, line := range strings.Split(help, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != flag {
+			continue
+		}
+		if m := defaultRe.FindStringSubmatch(line); m != nil {
+			if d, err := time.ParseDuration(m[1]); err == nil {
+				return d
+			}
+		}
+	}
+	return fallback
 }
 
 // ttlClock reads the job's usage: a TTL documented as event time is not
@@ -181,7 +232,15 @@ func (p *Plan) scale() {
 		"each row is a commit to lake.pipeline_runs")
 	add("maintenance interval", "ingest", "--maintain-interval", time.Hour, 10*time.Second,
 		"a maintenance pass takes seconds")
-	add("snapshot retention (--retain)", "ingest", "--retain", p.Retain, 30*time.Second, "")
+	retain := add("snapshot retention (--retain)", "ingest", "--retain", p.Retain, 30*time.Second, "")
+	// --retain-last is a count: 100 snapshots are 8 real minutes of commits,
+	// nothing against 7 days, but at a 1 s commit floor they can outlast a
+	// scaled retention. Keep it a tenth of what the retention holds.
+	if keep := int(retain / time.Second / 10); keep < 100 {
+		keep = max(keep, 1)
+		p.ProcArgs = append(p.ProcArgs, fmt.Sprintf("ingest=--retain-last=%d", keep))
+		p.Unscaled = append(p.Unscaled, fmt.Sprintf("--retain-last: %d instead of 100, so the count does not outlast the scaled --retain at 1 s commits", keep))
+	}
 	add("orphan file age", "ingest", "--orphan-older-than", 24*time.Hour, time.Minute,
 		"younger files may belong to a commit in flight")
 	if p.Flags.SnapshotKeepAll {

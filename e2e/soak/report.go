@@ -108,8 +108,11 @@ func Markdown(r Result, base string) string {
 	b.WriteString("Asserted curves fail `just test-soak`.\n\n| curve | first | last | change | per sim day | result | asserted |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, v := range r.Verdicts {
 		res := v.Result
-		if v.Kind == "per_day" {
+		switch v.Kind {
+		case "per_day":
 			res += " (bound " + unit(v.Bound, v.Unit) + "/day)"
+		case "projection":
+			res += " (bound " + unit(v.Bound, v.Unit) + ")"
 		}
 		if v.Note != "" {
 			res += "; " + v.Note

@@ -429,7 +429,7 @@ func (s *Sampler) queries(ctx context.Context, sm *Sample, now time.Time) error 
 	// As of half a sample interval ago: a snapshot that retention keeps.
 	// (From the second sample on: before it the table may have no snapshot yet.)
 	asOf := now.Add(-s.Plan.Wall(s.Plan.SampleEvery) / 2)
-	if !s.prev.at.IsZero() && asOf.After(s.prev.at.Add(-s.Plan.Wall(s.Plan.SampleEvery))) {
+	if !s.prev.at.IsZero() {
 		acl, err := client.Open(ctx, client.Config{URI: s.T.FlightURI, AsOf: asOf.UTC().Format(time.RFC3339Nano)})
 		if err == nil {
 			t0 := time.Now()

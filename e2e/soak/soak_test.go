@@ -45,9 +45,10 @@ func TestACurveThatKeepsGrowingAfterTheSteadyStateFailsTheShortSoak(t *testing.T
 	p := planFor(t, Options{Mode: ModeShort})
 	// Rises until the TTL, then keeps rising 0.5% an hour: a leak.
 	vs := Judge(p, samples(4, func(h float64) float64 { return 100e6 * (1 + 0.005*h) }))
-	v := verdict(t, vs, "metadata.json transactions")
-	if v.Result != "grows" || v.OK {
-		t.Fatalf("a curve growing 0.5%%/h after the steady state: %+v, want grows and failed", v)
+	for _, name := range []string{"flink state", "metadata.json transactions"} {
+		if v := verdict(t, vs, name); v.Result != "grows" || v.OK {
+			t.Errorf("%s growing 0.5%%/h after the steady state: %+v, want grows and failed", name, v)
+		}
 	}
 	if len(Failed(vs)) == 0 {
 		t.Fatal("Failed lists nothing")
@@ -139,5 +140,20 @@ func TestHistogramQuantileInterpolatesInsideTheBucket(t *testing.T) {
 	}
 	if q := histQuantile(map[float64]float64{1: 0}, 0.5); q != 0 {
 		t.Fatalf("empty: %v", q)
+	}
+}
+
+func TestMetadataProjectedToARealWeekFailsWithoutKeepEveryRetentionAndPassesWithIt(t *testing.T) {
+	// 1 KiB per snapshot, as measured on the short soak.
+	ss := []Sample{{SimHours: 90, Tables: map[string]TableSample{"transactions": {MetadataBytes: 100 << 10, Snapshots: 100}}}}
+	help := "   --retain duration     expire snapshots older than this (default: 168h0m0s)\n"
+	today := planFor(t, Options{Mode: ModeShort, IngestHelp: help})
+	if v := projectMetadata(today, ss); v.Result != "exceeds" || v.OK || today.RealSnapshots != 120960 {
+		t.Fatalf("retain 7d at 5 s commits: %d snapshots, %+v; want 120960 and a failed projection", today.RealSnapshots, v)
+	}
+	help += "   --snapshot-keep-all duration   (default: 1h0m0s)\n   --snapshot-keep-every duration   (default: 1h0m0s)\n"
+	kept := planFor(t, Options{Mode: ModeShort, IngestHelp: help})
+	if v := projectMetadata(kept, ss); v.Result != "within" || !v.OK || kept.RealSnapshots != 720+168 {
+		t.Fatalf("keep-all 1h + keep-every 1h for 7d: %d snapshots, %+v; want 888 and within the bound", kept.RealSnapshots, v)
 	}
 }
