@@ -116,7 +116,14 @@ func Judge(p Plan, samples []Sample) []Verdict {
 			}
 		}
 		if len(pts) < 4 {
-			v.Result, v.Note = "not reached", fmt.Sprintf("%d samples after the steady state (sim hour %.0f); need 4", len(pts), steady)
+			// Not judged, but the run's growth is still worth reading.
+			v.Result, v.Note = "not reached", fmt.Sprintf("%d samples after the steady state (sim hour %.0f); first/last/per day over the whole run", len(pts), steady)
+			if n := len(samples); n >= 2 {
+				v.First, v.Last, v.PerDay = c.Get(samples[0]), c.Get(samples[n-1]), slope(samples, c.Get)*24
+				if v.First != 0 {
+					v.Change = (v.Last - v.First) / v.First
+				}
+			}
 			out = append(out, v)
 			continue
 		}
