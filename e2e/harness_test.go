@@ -60,8 +60,9 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// startPipeline brings the stack up and registers its graceful stop.
-func startPipeline(t *testing.T) *pipeline {
+// startPipeline brings the stack up and registers its graceful stop; extra
+// is appended to `stack up`'s arguments (e.g. --proc-arg for the soak).
+func startPipeline(t *testing.T, extra ...string) *pipeline {
 	t.Helper()
 	root := repoRoot(t)
 	bin := os.Getenv("FINLAKE_BIN")
@@ -98,6 +99,7 @@ func startPipeline(t *testing.T) *pipeline {
 		"--flight-port", strconv.Itoa(p.ports.Flight), "--flight-http-port", strconv.Itoa(p.ports.FlightHTTP),
 		"--ingest-port", strconv.Itoa(p.ports.Ingest), "--generator-port", strconv.Itoa(p.ports.Generator),
 		"--rules", p.rules, "--flink-jar", jar)
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Dir = root
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	start := time.Now()

@@ -409,3 +409,39 @@ func TestRunUntilStopsTheSimulatedClockAtTheEndOfTheSpan(t *testing.T) {
 		t.Fatalf("the last record is at %v, %v before the end of the span", latest, until.Sub(latest))
 	}
 }
+
+func TestSpeedHoldsTheSimulatedClockToAMultipleOfTheWallClock(t *testing.T) {
+	cfg := testConfig(13)
+	g, err := generator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 minutes of event time at 600 event seconds per wall second: a
+	// second of wall time; unpaced, the same span takes a few milliseconds.
+	var out bytes.Buffer
+	stats := &generator.Stats{}
+	start := time.Now()
+	if err := generator.Run(context.Background(), generator.RunOptions{Gen: g, Sink: generator.NewWriterSink(&out, nil, stats),
+		Stats: stats, Until: testStart.Add(10 * time.Minute), Speed: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Fatalf("10 minutes of event time at speed 600 took %v, want about 1s", took)
+	}
+	if stats.Generated.Load() < 1000 {
+		t.Fatalf("only %d records in 10 event minutes", stats.Generated.Load())
+	}
+}
+
+func TestSpeedNeedsASimulatedClock(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	c := generator.Choices{Config: generator.DefaultConfig(), Rate: 10, PacedOutput: true, Speed: 160}
+	if _, err := generator.NewPlan(c, now); err == nil || !strings.Contains(err.Error(), "--backfill") {
+		t.Fatalf("live mode with a speed: err %v, want one naming --start, --seed or --backfill", err)
+	}
+	c.Backfill = 24 * time.Hour
+	p, err := generator.NewPlan(c, now)
+	if err != nil || p.Speed != 160 || p.Pace != generator.Max {
+		t.Fatalf("backfill with speed 160: speed %v pace %v err %v; want speed 160 and no rate limit", p.Speed, p.Pace, err)
+	}
+}

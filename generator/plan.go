@@ -27,6 +27,9 @@ type Choices struct {
 	// much event time (wall time in live mode); Count after this many records.
 	Backfill, Duration time.Duration
 	Count              int64
+	// Speed paces a simulated or backfill run at this many event seconds per
+	// wall second instead of by Rate (0: off).
+	Speed float64
 	// PacedOutput: the output is paced by default (Kafka); other outputs
 	// (a file, stdout) only when RateSet, so a dump finishes at once.
 	PacedOutput bool
@@ -38,6 +41,7 @@ type Plan struct {
 	Mode   string
 	Config Config
 	Pace   float64
+	Speed  float64   // event seconds per wall second; 0: paced by Pace only
 	Until  time.Time // zero: no limit
 }
 
@@ -47,6 +51,9 @@ type Plan struct {
 func NewPlan(c Choices, now time.Time) (Plan, error) {
 	if c.Rate < 0 || c.Rate != c.Rate {
 		return Plan{}, errors.New("rate: want " + RateForms)
+	}
+	if c.Speed < 0 || c.Speed != c.Speed {
+		return Plan{}, errors.New("speed: want a positive number of event seconds per wall second")
 	}
 	if c.Count < 0 || c.Duration < 0 || c.Backfill < 0 {
 		return Plan{}, errors.New("count, duration and backfill cannot be negative")
@@ -81,10 +88,16 @@ func NewPlan(c Choices, now time.Time) (Plan, error) {
 	}
 	p.Config = cfg
 
+	if c.Speed > 0 && p.Mode == ModeLive {
+		return Plan{}, errors.New("speed: the live clock runs at the wall clock's speed; give --start, --seed or --backfill for a simulated clock")
+	}
+	p.Speed = c.Speed
 	p.Pace = Max
 	switch {
 	case c.Rate == Paused:
 		p.Pace = Paused
+	case c.Speed > 0:
+		// The event clock is the pace: Max leaves the rate limiter out of it.
 	case p.Mode != ModeBackfill && (c.PacedOutput || c.RateSet):
 		p.Pace = c.Rate
 	}

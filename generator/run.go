@@ -17,6 +17,10 @@ type RunOptions struct {
 	Pacer *Pacer // paces new transactions on the wall clock; nil = unpaced
 	// Live: event time is the wall clock (the Generator was built with Live).
 	Live bool
+	// Speed, in simulated modes, paces the event clock at this many event
+	// seconds per wall second (0: no such pacing). It compresses time evenly,
+	// so every wall-clock cadence downstream can be scaled by the same factor.
+	Speed float64
 	// Count stops after this many records (0 = no limit).
 	Count int64
 	// Until stops before the first record whose event time is at or after it
@@ -42,6 +46,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	var buf []byte
 	retains := o.Sink.Retains()
 	var runErr error
+	var speed eventPace
 	for ctx.Err() == nil {
 		if o.Count > 0 && g.Seq() >= o.Count {
 			break
@@ -81,6 +86,11 @@ func Run(ctx context.Context, o RunOptions) error {
 			}
 			if o.Pacer != nil && g.NextIsNew() {
 				if _, err := o.Pacer.Wait(ctx, time.Time{}); err != nil {
+					break
+				}
+			}
+			if o.Speed > 0 {
+				if err := speed.wait(ctx, g.NextTime(), o.Speed); err != nil {
 					break
 				}
 			}
@@ -141,4 +151,31 @@ func Run(ctx context.Context, o RunOptions) error {
 		runErr = fmt.Errorf("%d records were not delivered", n)
 	}
 	return runErr
+}
+
+// eventPace holds the event clock to a fixed multiple of the wall clock from
+// the first record on. It sleeps only when ahead by more than a few
+// milliseconds, so thousands of records a second cost few timers.
+type eventPace struct {
+	wall0, event0 time.Time
+}
+
+func (p *eventPace) wait(ctx context.Context, next time.Time, speed float64) error {
+	if p.wall0.IsZero() {
+		p.wall0, p.event0 = time.Now(), next
+		return nil
+	}
+	due := p.wall0.Add(time.Duration(float64(next.Sub(p.event0)) / speed))
+	d := time.Until(due)
+	if d < 5*time.Millisecond {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -186,3 +186,36 @@ func TestSpecsSkipDropsProcessAndDependency(t *testing.T) {
 		t.Fatal("skipping an unknown process was accepted")
 	}
 }
+
+func TestProcArgsAppendToTheNamedProcessOnly(t *testing.T) {
+	extra, err := ParseProcArgs([]string{"ingest=--commit-interval 1s", "flink=--state-ttl=2h", "ingest=--retain=1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := Config{DataDir: t.TempDir(), Bin: "/bin/true", Extra: extra}.Specs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs {
+		got := strings.Join(s.Args, " ")
+		switch s.Name {
+		case Ingest:
+			if !strings.HasSuffix(got, " --commit-interval 1s --retain=1h") {
+				t.Errorf("ingest args %q do not end with the passed ones", got)
+			}
+		case Flink:
+			if !strings.HasSuffix(got, " --state-ttl=2h") {
+				t.Errorf("flink args %q do not end with --state-ttl=2h", got)
+			}
+		default:
+			if strings.Contains(got, "--commit-interval") || strings.Contains(got, "--state-ttl") {
+				t.Errorf("%s got another process's arguments: %q", s.Name, got)
+			}
+		}
+	}
+	for _, bad := range []string{"ingest", "ingest=", "nope=--x 1"} {
+		if _, err := ParseProcArgs([]string{bad}); err == nil {
+			t.Errorf("--proc-arg %q was accepted", bad)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/finlake/finlake/contract"
@@ -246,6 +247,23 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 		s.DependsOn = slices.DeleteFunc(s.DependsOn, func(d string) bool { return slices.Contains(c.Skip, d) })
 		s.Args = append(s.Args, c.Extra[s.Name]...)
 		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ParseProcArgs reads `--proc-arg` values, NAME=ARGS with ARGS split at
+// white space, into Config.Extra; NAME must be a process of the pipeline.
+func ParseProcArgs(values []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, v := range values {
+		name, args, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(args) == "" {
+			return nil, fmt.Errorf("%q: want NAME=ARGS, e.g. \"ingest=--commit-interval 1s\"", v)
+		}
+		if !slices.Contains(ProcessNames(), name) {
+			return nil, fmt.Errorf("%q: no process %q (processes: %s)", v, name, strings.Join(ProcessNames(), ", "))
+		}
+		out[name] = append(out[name], strings.Fields(args)...)
 	}
 	return out, nil
 }

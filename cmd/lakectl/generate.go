@@ -37,13 +37,15 @@ Clock modes:
               --seed, --start and --count give byte-identical output.
   backfill    (--backfill 24h): a simulated span ending now, produced as fast as the broker takes it.
 Pacing: to Kafka, new transactions are paced at --rate on the wall clock; to a file or stdout
-only when --rate is given explicitly, so a dump finishes at once. --rate max: as fast as possible;
+only when --rate is given explicitly, so a dump finishes at once. --speed F instead holds a simulated
+clock to F event seconds per wall second. --rate max: as fast as possible;
 --rate 0: paused, nothing is produced until set-rate (or PUT /rate) gives a rate.
 
 Examples:
   lakectl generate --count 2000 --seed 7 --output -          # deterministic JSON lines on stdout
   lakectl generate --rate 100                                # live, to 127.0.0.1:9092
   lakectl generate --backfill 24h --rate 50 --labels truth.jsonl
+  lakectl generate --backfill 168h --speed 160              # a week at 10 tx/s event density, in ~63 minutes
   lakectl generate set-rate 500                              # change the rate of a running generator
   lakectl generate set-rate 0                                # pause it; set-rate max: as fast as possible`,
 		Flags: []cli.Flag{
@@ -57,6 +59,7 @@ Examples:
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this much event time (wall time in live mode); 0 = no limit"},
 			&cli.StringFlag{Name: "rate", Value: "10", Usage: `new transactions per second, 0 to start paused (until set-rate), or "max" for as fast as possible; in simulated modes a number is also the density of the event clock`},
 			&cli.DurationFlag{Name: "backfill", Usage: "simulate this span ending now (e.g. 24h), as fast as the broker takes it"},
+			&cli.FloatFlag{Name: "speed", Usage: "simulated modes: run the event clock at this many event seconds per wall second (e.g. 160: a day in 9 minutes), instead of --rate's or the backfill's pace; --rate stays the density"},
 			&cli.IntFlag{Name: "accounts", Value: 10_000, Usage: "number of accounts"},
 			&cli.FloatFlag{Name: "fraud-rate", Value: 0.002, Usage: "share of new transactions that start an injected fraud scenario"},
 			&cli.FloatFlag{Name: "malformed-rate", Value: 0.0005, Usage: "share of records that are malformed"},
@@ -99,7 +102,8 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 		base.FX = fx
 	}
 	choices := generator.Choices{Config: base, Rate: rate, RateSet: cmd.IsSet("rate"),
-		Backfill: cmd.Duration("backfill"), Duration: cmd.Duration("duration"), Count: cmd.Int64("count"), PacedOutput: toKafka}
+		Backfill: cmd.Duration("backfill"), Duration: cmd.Duration("duration"), Count: cmd.Int64("count"), PacedOutput: toKafka,
+		Speed: cmd.Float("speed")}
 	if cmd.IsSet("seed") {
 		seed := cmd.Uint64("seed")
 		choices.Seed = &seed
@@ -180,7 +184,7 @@ func runGenerate(ctx context.Context, cmd *cli.Command) error {
 	}
 
 	opts := generator.RunOptions{Gen: gen, Sink: sink, Stats: stats, Pacer: pacer, Live: cfg.Live,
-		Count: choices.Count, Until: plan.Until, Labels: labels}
+		Count: choices.Count, Until: plan.Until, Labels: labels, Speed: plan.Speed}
 	if cmd.Bool("progress") && (choices.Count > 0 || choices.Backfill > 0) && term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = progressFunc(choices.Count, cfg.Start, plan.Until)
 	}

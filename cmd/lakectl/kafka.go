@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -90,6 +91,7 @@ Examples:
 			&cli.StringFlag{Name: "ready-file", Usage: "write the bootstrap address here once the broker serves"},
 			&cli.BoolFlag{Name: "quick-start", Usage: "C1-only JIT: serves in about half the time, lower peak throughput (for tests)"},
 			&cli.BoolFlag{Name: "quiet", Usage: "do not copy the broker log to stderr (it is always in <dir>/logs/server.log)"},
+			&cli.StringSliceFlag{Name: "broker-config", Usage: "KEY=VALUE added to or overriding the broker's server.properties, repeatable (e.g. log.retention.check.interval.ms=10000)"},
 			kafkaCacheFlag(),
 		},
 		Action: kafkaRun,
@@ -104,6 +106,16 @@ func kafkaRun(ctx context.Context, cmd *cli.Command) error {
 		HeapMB:         int(cmd.Int("heap-mb")),
 		CacheDir:       cmd.String("cache-dir"),
 		QuickStart:     cmd.Bool("quick-start"),
+	}
+	for _, kv := range cmd.StringSlice("broker-config") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return badInput("--broker-config %q: want KEY=VALUE, e.g. log.retention.check.interval.ms=10000", kv)
+		}
+		if opts.ServerProps == nil {
+			opts.ServerProps = map[string]string{}
+		}
+		opts.ServerProps[k] = v
 	}
 	if !cmd.Bool("quiet") {
 		opts.LogWriter = os.Stderr

@@ -65,7 +65,8 @@ from the flags or their environment variables.
 Examples:
   lakectl stack up
   lakectl --data /tmp/lake stack up --detach --rate 50
-  FINLAKE_FLINK_PORT=18081 lakectl stack up --skip generator`,
+  FINLAKE_FLINK_PORT=18081 lakectl stack up --skip generator
+  lakectl stack up --proc-arg "ingest=--commit-interval 1s" --proc-arg flink=--checkpoint-interval=1s`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the supervisor in the background; return once the stack is up"},
 			&cli.FloatFlag{Name: "rate", Value: 10, Sources: cli.EnvVars("FINLAKE_RATE"), Usage: "generator transactions per second"},
@@ -81,6 +82,7 @@ Examples:
 			&cli.IntFlag{Name: "kafka-heap-mb", Sources: cli.EnvVars("FINLAKE_KAFKA_HEAP_MB"), Usage: "Kafka broker max heap (default: lakectl kafka run's)"},
 			&cli.IntFlag{Name: "flink-heap-mb", Value: 768, Sources: cli.EnvVars("FINLAKE_FLINK_HEAP_MB"), Usage: "Flink JVM max heap"},
 			&cli.StringSliceFlag{Name: "skip", Usage: "leave out these processes (" + strings.Join(stack.ProcessNames(), ", ") + ")"},
+			&cli.StringSliceFlag{Name: "proc-arg", Usage: `append arguments to one process's command line: NAME=ARGS, split at spaces, repeatable (e.g. "ingest=--commit-interval 1s", "flink=--state-ttl=2h")`},
 			&cli.DurationFlag{Name: "start-timeout", Value: 10 * time.Minute, Usage: "with --detach: how long to wait for the stack to be up"},
 		},
 		Action: stackUp,
@@ -108,6 +110,11 @@ func stackConfig(cmd *cli.Command) (stack.Config, error) {
 	if cfg.Rate <= 0 {
 		return cfg, badInput("--rate %v: want a positive number of transactions per second", cfg.Rate)
 	}
+	extra, err := stack.ParseProcArgs(cmd.StringSlice("proc-arg"))
+	if err != nil {
+		return cfg, badInput("--proc-arg: %v", err)
+	}
+	cfg.Extra = extra
 	if !slices.Contains(cfg.Skip, stack.Flink) {
 		if _, err := os.Stat(cfg.FlinkJar); err != nil {
 			return cfg, badInput("the Flink job jar %s is missing: build it with 'just dev' (or 'mvn -f flinkjob package'), or pass --flink-jar", cfg.FlinkJar)

@@ -1,0 +1,159 @@
+package soak
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func planFor(t *testing.T, o Options) Plan {
+	t.Helper()
+	if o.Now.IsZero() {
+		o.Now = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	}
+	p, err := NewPlan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// samples makes hourly samples over days with f giving each curve's value.
+func samples(days int, f func(h float64) float64) []Sample {
+	var out []Sample
+	for h := 0.0; h <= float64(days*24); h++ {
+		v := f(h)
+		out = append(out, Sample{SimHours: h, FlinkStateBytes: int64(v), LiveHeapBytes: map[string]int64{"flink": int64(v)},
+			Tables: map[string]TableSample{"transactions": {MetadataBytes: int64(v)}}})
+	}
+	return out
+}
+
+func verdict(t *testing.T, vs []Verdict, name string) Verdict {
+	t.Helper()
+	for _, v := range vs {
+		if v.Curve == name {
+			return v
+		}
+	}
+	t.Fatalf("no verdict for %q", name)
+	return Verdict{}
+}
+
+func TestACurveThatKeepsGrowingAfterTheSteadyStateFailsTheShortSoak(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeShort})
+	// Rises until the TTL, then keeps rising 0.5% an hour: a leak.
+	vs := Judge(p, samples(4, func(h float64) float64 { return 100e6 * (1 + 0.005*h) }))
+	for _, name := range []string{"flink state", "metadata.json transactions"} {
+		if v := verdict(t, vs, name); v.Result != "grows" || v.OK {
+			t.Errorf("%s growing 0.5%%/h after the steady state: %+v, want grows and failed", name, v)
+		}
+	}
+	if len(Failed(vs)) == 0 {
+		t.Fatal("Failed lists nothing")
+	}
+}
+
+func TestAFlatCurveWithADailyCycleIsFlatAfterTheSteadyState(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeShort})
+	// Grows up to the TTL, then swings ±15% with the time of day.
+	vs := Judge(p, samples(4, func(h float64) float64 {
+		return 100e6 * math.Min(1, h/12) * (1 + 0.15*math.Sin(2*math.Pi*h/24))
+	}))
+	for _, name := range []string{"flink state", "flink live heap", "metadata.json transactions"} {
+		if v := verdict(t, vs, name); v.Result != "flat" || !v.OK {
+			t.Errorf("%s: %+v, want flat", name, v)
+		}
+	}
+}
+
+func TestARunThatEndsBeforeTheSteadyStateSaysSoInsteadOfJudging(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeDays, Days: 1})
+	v := verdict(t, Judge(p, samples(1, func(h float64) float64 { return h * 1e6 })), "flink state")
+	if v.Result != "not reached" || !v.OK {
+		t.Fatalf("one day against a 48h TTL: %+v, want not reached", v)
+	}
+}
+
+func TestAProcessingTimeTTLIsScaledAndAnEventTimeOneIsNot(t *testing.T) {
+	proc := planFor(t, Options{Mode: ModeDays, Days: 7, FlinkHelp: "[--state-ttl 48h]"})
+	if proc.TTLClock != "processing" || !hasArg(proc, "flink=--state-ttl=1080s") {
+		t.Fatalf("processing-time TTL: clock %s args %v, want --state-ttl=1080s (48h / 160)", proc.TTLClock, proc.ProcArgs)
+	}
+	ev := planFor(t, Options{Mode: ModeDays, Days: 7, FlinkHelp: "  --state-ttl 48h   lifecycle state TTL in event time"})
+	if ev.TTLClock != "event" || !hasArg(ev, "flink=--state-ttl=48h") {
+		t.Fatalf("event-time TTL: clock %s args %v, want --state-ttl=48h", ev.TTLClock, ev.ProcArgs)
+	}
+}
+
+func TestSnapshotKeepFlagsArePassedOnlyWhenIngestOffersThem(t *testing.T) {
+	without := planFor(t, Options{Mode: ModeDays, Days: 7, IngestHelp: "--retain duration"})
+	for _, a := range without.ProcArgs {
+		if strings.Contains(a, "snapshot-keep") {
+			t.Fatalf("passed %s to an ingest without the flag", a)
+		}
+	}
+	with := planFor(t, Options{Mode: ModeDays, Days: 7, IngestHelp: "--snapshot-keep-all duration\n--snapshot-keep-every duration"})
+	if !hasArg(with, "ingest=--snapshot-keep-all=22500ms") || !hasArg(with, "ingest=--snapshot-keep-every=22500ms") {
+		t.Fatalf("args %v, want both keep flags at 1h/160", with.ProcArgs)
+	}
+	if !hasArg(with, "ingest=--commit-interval=1s") {
+		t.Fatalf("args %v: the 5s commit interval scaled below 1s must stay at 1s", with.ProcArgs)
+	}
+}
+
+func hasArg(p Plan, a string) bool {
+	for _, x := range p.ProcArgs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func TestHeapInfoSumsTheGenerationsButNotMetaspace(t *testing.T) {
+	serial := ` def new generation   total 39296K, used 1234K [0x00000000d0000000, 0x00000000d2aa0000, 0x00000000e0000000)
+  eden space 34944K,   3% used [0x00000000d0000000, 0x00000000d0134a28, 0x00000000d2220000)
+ tenured generation   total 87424K, used 20000K [0x00000000e0000000, 0x00000000e5560000, 0x0000000100000000)
+ Metaspace       used 4823K, committed 4992K, reserved 1114112K
+`
+	if n, err := parseHeapInfo(serial); err != nil || n != (1234+20000)<<10 {
+		t.Fatalf("serial: %d %v", n, err)
+	}
+	g1 := " garbage-first heap   total 397312K, used 19941K [0x0000000687400000, 0x0000000800000000)\n Metaspace       used 4823K\n"
+	if n, err := parseHeapInfo(g1); err != nil || n != 19941<<10 {
+		t.Fatalf("g1: %d %v", n, err)
+	}
+	if _, err := parseHeapInfo("Metaspace used 1K"); err == nil {
+		t.Fatal("no heap line was accepted")
+	}
+}
+
+func TestHistogramQuantileInterpolatesInsideTheBucket(t *testing.T) {
+	b := map[float64]float64{1: 0, 2: 50, 5: 100, math.Inf(1): 100}
+	if q := histQuantile(b, 0.5); q != 2 {
+		t.Fatalf("p50 %v, want 2", q)
+	}
+	if q := histQuantile(b, 0.75); q != 3.5 {
+		t.Fatalf("p75 %v, want 3.5", q)
+	}
+	if q := histQuantile(map[float64]float64{1: 0}, 0.5); q != 0 {
+		t.Fatalf("empty: %v", q)
+	}
+}
+
+func TestMetadataProjectedToARealWeekFailsWithoutKeepEveryRetentionAndPassesWithIt(t *testing.T) {
+	// 1 KiB per snapshot, as measured on the short soak.
+	ss := []Sample{{SimHours: 90, Tables: map[string]TableSample{"transactions": {MetadataBytes: 100 << 10, Snapshots: 100}}}}
+	help := "   --retain duration     expire snapshots older than this (default: 168h0m0s)\n"
+	today := planFor(t, Options{Mode: ModeShort, IngestHelp: help})
+	if v := projectMetadata(today, ss); v.Result != "exceeds" || v.OK || today.RealSnapshots != 120960 {
+		t.Fatalf("retain 7d at 5 s commits: %d snapshots, %+v; want 120960 and a failed projection", today.RealSnapshots, v)
+	}
+	help += "   --snapshot-keep-all duration   (default: 1h0m0s)\n   --snapshot-keep-every duration   (default: 1h0m0s)\n"
+	kept := planFor(t, Options{Mode: ModeShort, IngestHelp: help})
+	if v := projectMetadata(kept, ss); v.Result != "within" || !v.OK || kept.RealSnapshots != 720+168 {
+		t.Fatalf("keep-all 1h + keep-every 1h for 7d: %d snapshots, %+v; want 888 and within the bound", kept.RealSnapshots, v)
+	}
+}

@@ -1,0 +1,256 @@
+package soak
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Curve is one recorded series and how it is judged after the steady state.
+type Curve struct {
+	Name string `json:"name"`
+	Unit string `json:"unit"` // "bytes", "ms", "s", "count", "bytes/s"
+	// Kind: "flat" (within ±Tolerance after the steady state), "per_day"
+	// (growth per simulated day at most Bound) or "report" (shown only).
+	Kind string `json:"kind"`
+	// Slack is added to the allowed growth of a flat curve, in its unit, so
+	// small integers (1 → 2 files) and near-zero values are not judged by
+	// ratio alone.
+	Slack float64 `json:"slack"`
+	Bound float64 `json:"bound,omitempty"` // per_day: unit per simulated day
+	// Asserted curves fail the short soak when they grow past their bound.
+	Asserted bool `json:"asserted"`
+	// Steady overrides the plan's steady state (event time), for curves
+	// that snapshot retention rather than the state TTL bounds.
+	Steady time.Duration        `json:"steady_ns,omitempty"`
+	Get    func(Sample) float64 `json:"-"`
+}
+
+// Tolerance is how far a flat curve may move after the steady state.
+const Tolerance = 0.10
+
+// Verdict is a curve's judgement.
+type Verdict struct {
+	Curve    string  `json:"curve"`
+	Unit     string  `json:"unit"`
+	Kind     string  `json:"kind"`
+	Asserted bool    `json:"asserted"`
+	First    float64 `json:"first"` // median of the first window after the steady state
+	Last     float64 `json:"last"`  // median of the last window
+	Change   float64 `json:"change"`
+	PerDay   float64 `json:"per_day,omitempty"`
+	Bound    float64 `json:"bound,omitempty"`
+	// Result: "flat", "grows", "shrinks", "within", "exceeds", "reported",
+	// or "not reached" (the run ended before the steady state).
+	Result string `json:"result"`
+	OK     bool   `json:"ok"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Curves lists what a run records and judges; tables are the lake's.
+func Curves(p Plan) []Curve {
+	short := p.Mode == ModeShort
+	c := []Curve{
+		{Name: "flink state", Unit: "bytes", Kind: "flat", Slack: 64 << 10, Asserted: short, Get: func(s Sample) float64 { return float64(s.FlinkStateBytes) }},
+		{Name: "flink checkpointed bytes", Unit: "bytes", Kind: "flat", Slack: 64 << 10, Get: func(s Sample) float64 { return float64(s.FlinkCheckpointedBytes) }},
+		{Name: "flink checkpoint bytes/s", Unit: "bytes/s", Kind: "flat", Slack: 64 << 10, Get: func(s Sample) float64 { return s.FlinkCheckpointBPS }},
+		{Name: "flink checkpoint duration", Unit: "ms", Kind: "report", Get: func(s Sample) float64 { return float64(s.FlinkCheckpointMS) }},
+		{Name: "flink write bytes/s", Unit: "bytes/s", Kind: "flat", Slack: 256 << 10, Get: func(s Sample) float64 { return s.FlinkWriteBPS }},
+		{Name: "flink live heap", Unit: "bytes", Kind: "flat", Slack: 8 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.LiveHeapBytes["flink"]) }},
+		{Name: "kafka live heap", Unit: "bytes", Kind: "flat", Slack: 8 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.LiveHeapBytes["kafka"]) }},
+	}
+	for _, proc := range []string{"kafka", "flink", "ingest", "serve", "rules"} {
+		proc := proc
+		c = append(c, Curve{Name: "rss " + proc, Unit: "bytes", Kind: "flat", Slack: 16 << 20, Get: func(s Sample) float64 { return float64(s.RSSBytes[proc]) }})
+	}
+	// Snapshots and metadata.json are bounded by snapshot retention: steady
+	// once the run is past it.
+	retained := max(p.SteadyFrom, p.Retain+p.Retain/4)
+	for _, t := range []string{"transactions", "alerts"} {
+		t := t
+		c = append(c,
+			Curve{Name: "metadata.json " + t, Unit: "bytes", Kind: "flat", Slack: 16 << 10, Asserted: short, Steady: retained, Get: func(s Sample) float64 { return float64(s.Tables[t].MetadataBytes) }},
+			Curve{Name: "snapshots " + t, Unit: "count", Kind: "flat", Slack: 5, Steady: retained, Get: func(s Sample) float64 { return float64(s.Tables[t].Snapshots) }},
+			Curve{Name: "max files per partition " + t, Unit: "count", Kind: "flat", Slack: 2, Asserted: short, Get: func(s Sample) float64 { return float64(s.Tables[t].MaxFilesPerPartition) }},
+		)
+	}
+	c = append(c,
+		Curve{Name: "commits transactions", Unit: "count", Kind: "report", Get: func(s Sample) float64 { return s.Commits["transactions"] }},
+		Curve{Name: "storage latency p50", Unit: "s", Kind: "report", Get: func(s Sample) float64 { return s.StorageP50 }},
+		Curve{Name: "storage latency p95", Unit: "s", Kind: "report", Get: func(s Sample) float64 { return s.StorageP95 }},
+		Curve{Name: "ingest lag", Unit: "count", Kind: "report", Get: func(s Sample) float64 { return float64(s.IngestLag) }},
+		Curve{Name: "disk warehouse", Unit: "bytes", Kind: "per_day", Bound: p.LakeBytesPerDay, Asserted: short, Get: func(s Sample) float64 { return float64(s.DiskBytes["warehouse"]) }},
+		Curve{Name: "disk checkpoints", Unit: "bytes", Kind: "flat", Slack: 1 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.DiskBytes["checkpoints"]) }},
+		Curve{Name: "disk kafka", Unit: "bytes", Kind: "kafka", Slack: 64 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.DiskBytes["kafka"]) }},
+	)
+	for _, q := range QueryNames {
+		q := q
+		c = append(c, Curve{Name: "query " + q, Unit: "ms", Kind: "flat", Slack: 20, Get: func(s Sample) float64 { return s.QueryMS[q] }})
+	}
+	return c
+}
+
+// Judge applies every curve to the samples. Flat curves compare the median
+// of the first and of the last window after the steady state (a window is a
+// simulated day, or a third of what is left when that is shorter, so the
+// daily activity curve does not pass for growth).
+func Judge(p Plan, samples []Sample) []Verdict {
+	var out []Verdict
+	for _, c := range Curves(p) {
+		v := Verdict{Curve: c.Name, Unit: c.Unit, Kind: c.Kind, Asserted: c.Asserted, Bound: c.Bound, OK: true}
+		steady := p.SteadyFrom.Hours()
+		if c.Steady > 0 {
+			steady = c.Steady.Hours()
+		}
+		kind, pts := c.Kind, since(samples, steady)
+		if kind == "kafka" {
+			// Kafka's disk is bounded by its time retention: judged flat once
+			// the run is a day past it; before that its growth is reported.
+			retained := steady + p.KafkaRetention.Hours()
+			if len(samples) > 0 && samples[len(samples)-1].SimHours >= retained+24 {
+				kind, pts = "flat", since(samples, retained)
+			} else {
+				kind = "report"
+				v.Note = fmt.Sprintf("run shorter than steady state + Kafka retention (%s of event time) + a day: growth per day reported", p.KafkaRetention)
+			}
+		}
+		if len(pts) < 4 {
+			// Not judged, but the run's growth is still worth reading.
+			v.Result, v.Note = "not reached", fmt.Sprintf("%d samples after the steady state (sim hour %.0f); first/last/per day over the whole run", len(pts), steady)
+			if n := len(samples); n >= 2 {
+				v.First, v.Last, v.PerDay = c.Get(samples[0]), c.Get(samples[n-1]), slope(samples, c.Get)*24
+				if v.First != 0 {
+					v.Change = (v.Last - v.First) / v.First
+				}
+			}
+			out = append(out, v)
+			continue
+		}
+		first, last := windows(pts)
+		v.First, v.Last = median(first, c.Get), median(last, c.Get)
+		if v.First != 0 {
+			v.Change = (v.Last - v.First) / v.First
+		}
+		v.PerDay = slope(pts, c.Get) * 24
+		switch kind {
+		case "flat":
+			switch {
+			case v.Last > v.First*(1+Tolerance)+c.Slack:
+				v.Result, v.OK = "grows", !c.Asserted
+			case v.Last < v.First*(1-Tolerance)-c.Slack:
+				v.Result = "shrinks"
+			default:
+				v.Result = "flat"
+			}
+		case "per_day":
+			if v.PerDay <= c.Bound {
+				v.Result = "within"
+			} else {
+				v.Result, v.OK = "exceeds", !c.Asserted
+			}
+		default:
+			v.Result = "reported"
+		}
+		out = append(out, v)
+	}
+	return append(out, projectMetadata(p, samples))
+}
+
+// projectMetadata scales the metadata.json of lake.transactions to the
+// snapshots a real week keeps (Plan.RealSnapshots), by the bytes per
+// snapshot the run measured: the growth a compressed run cannot show,
+// since its commits are fewer than a real week's.
+func projectMetadata(p Plan, samples []Sample) Verdict {
+	v := Verdict{Curve: "metadata.json transactions at real cadences (projected)", Unit: "bytes", Kind: "projection",
+		Asserted: p.Mode == ModeShort, Bound: MetadataBound, OK: true}
+	var per []float64
+	for _, s := range samples {
+		if t := s.Tables["transactions"]; t.Snapshots > 0 {
+			per = append(per, float64(t.MetadataBytes)/float64(t.Snapshots))
+		}
+	}
+	if len(per) == 0 {
+		v.Result = "not reached"
+		return v
+	}
+	v.First = quantile(per, 0.5)
+	v.Last = v.First * float64(p.RealSnapshots)
+	v.Note = fmt.Sprintf("%.0f bytes per snapshot × %d snapshots kept (%s)", v.First, p.RealSnapshots, p.RealSnapshotsRule)
+	if v.Last <= v.Bound {
+		v.Result = "within"
+	} else {
+		v.Result, v.OK = "exceeds", !v.Asserted
+	}
+	return v
+}
+
+func since(samples []Sample, hours float64) []Sample {
+	var out []Sample
+	for _, s := range samples {
+		if s.SimHours >= hours {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func windows(post []Sample) (first, last []Sample) {
+	span := post[len(post)-1].SimHours - post[0].SimHours
+	w := math.Min(24, span/3)
+	for _, s := range post {
+		if s.SimHours <= post[0].SimHours+w {
+			first = append(first, s)
+		}
+		if s.SimHours >= post[len(post)-1].SimHours-w {
+			last = append(last, s)
+		}
+	}
+	return first, last
+}
+
+func median(ss []Sample, get func(Sample) float64) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = get(s)
+	}
+	sort.Float64s(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// slope is the least-squares growth per simulated hour.
+func slope(ss []Sample, get func(Sample) float64) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range ss {
+		x, y := s.SimHours, get(s)
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
+}
+
+// Failed lists the asserted verdicts that failed.
+func Failed(vs []Verdict) []Verdict {
+	var out []Verdict
+	for _, v := range vs {
+		if !v.OK {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func sortFloats(v []float64) { sort.Float64s(v) }
