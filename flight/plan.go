@@ -30,6 +30,7 @@ type planned struct {
 	query   string                // what the user wrote
 	back    sqlrewrite.Rendered   // from sql's offsets to query's
 	notNull []bool                // per result column, when the query only projects one table: the table's NOT NULL
+	pins    []*lakeview.Pin       // the snapshots that answer, named in the result schema's metadata
 }
 
 // userError makes a DuckDB error about the rewritten SQL speak of the user's
@@ -186,6 +187,9 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		return nil, err
 	}
 	p := &planned{sql: back.SQL, query: query, back: back}
+	for _, pin := range pinned {
+		p.pins = append(p.pins, pin)
+	}
 	if cols, ok := q.Projection(); ok {
 		p.notNull = notNullColumns(cols, lastPin.Schema)
 	}

@@ -334,7 +334,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 	if err != nil {
 		return nil, err
 	}
-	schema := st.Schema()
+	schema := lakeview.WithSnapshotMetadata(st.Schema(), p.pins)
 	if len(params) > 0 || st.NumParams() > 0 {
 		err = st.Bind(params)
 	}

@@ -167,7 +167,7 @@ func TestMaintenanceBetweenRestartsKeepsCountsExact(t *testing.T) {
 	}
 	defer closeFn()
 	opts := DefaultMaintainOptions()
-	opts.RetainFor, opts.RetainLast, opts.OrphanOlderThan = 0, 1, 0
+	opts.Retention, opts.OrphanOlderThan = keepNewest(1), 0
 	rep, err := Maintain(ctx, cat, lake.TableTransactions, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestMaintenanceRacingIngestKeepsCountsExact(t *testing.T) {
 	// ingest must never write a batch twice.
 	opts := DefaultMaintainOptions()
 	opts.SkipOrphans = true
-	opts.RetainFor, opts.RetainLast = 0, 3
+	opts.Retention = keepNewest(3)
 	var compactions, failures int
 	deadline := time.Now().Add(90 * time.Second)
 	for produced := false; !produced || compactions == 0; {

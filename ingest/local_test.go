@@ -273,7 +273,7 @@ func TestExpiryNeverExpiresTheNewestOffsetSnapshot(t *testing.T) {
 	}
 	opts := DefaultMaintainOptions()
 	opts.SkipCompact, opts.SkipOrphans = true, true
-	opts.RetainFor, opts.RetainLast = 0, 1
+	opts.Retention = keepNewest(1)
 	rep, err := Maintain(ctx, cat, lake.TableTransactions, opts)
 	if err != nil {
 		t.Fatal(err)
