@@ -90,6 +90,7 @@ func PlanRetention(meta table.Metadata, now time.Time, p RetentionPolicy) Retent
 	plan := RetentionPlan{Keep: map[int64]bool{}, SetTags: map[string]int64{}, TagMaxAge: p.Retain}
 	age := func(s *table.Snapshot) time.Duration { return now.Sub(time.UnixMilli(s.TimestampMs)) }
 	main := MainHistory(meta)
+	hist := TimeTravelCandidates(meta) // main plus the interval snapshots of earlier passes
 
 	// The head, the resume point and everything between them, and the
 	// newest MinKeep, whatever their age.
@@ -106,14 +107,14 @@ func PlanRetention(meta table.Metadata, now time.Time, p RetentionPolicy) Retent
 		}
 	}
 	// One per interval: the newest snapshot beyond KeepAll in each bucket.
-	for _, s := range main {
+	for _, s := range hist {
 		a := age(s)
 		if a <= p.KeepAll || a > p.Retain {
 			continue
 		}
 		start := time.UnixMilli(s.TimestampMs).Truncate(p.KeepEvery)
 		name := KeepTagName(p.KeepEvery, start)
-		if _, ok := plan.SetTags[name]; !ok { // main is newest first
+		if _, ok := plan.SetTags[name]; !ok { // hist is newest first
 			plan.SetTags[name] = s.SnapshotID
 			plan.Keep[s.SnapshotID] = true
 		}
@@ -138,8 +139,8 @@ func PlanRetention(meta table.Metadata, now time.Time, p RetentionPolicy) Retent
 			}
 		}
 	}
-	onMain := make(map[int64]bool, len(main))
-	for _, s := range main {
+	onMain := make(map[int64]bool, len(hist))
+	for _, s := range hist {
 		onMain[s.SnapshotID] = true
 	}
 	snaps := meta.Snapshots()
@@ -196,7 +197,8 @@ func history(meta table.Metadata, id int64) []*table.Snapshot {
 var ErrNoSnapshot = errors.New("no such snapshot")
 
 // TimeTravelCandidates are the snapshots time travel by instant may answer
-// from: main's kept history and every tagged snapshot, newest first. The
+// from, newest first: main's history as far as parent links reach, and the
+// snapshots keep tags hold (expiry cuts the parent links between them). The
 // snapshot log is not used: Iceberg truncates it at the newest expired
 // snapshot, so after retention thinned the history it no longer reaches the
 // kept hourly snapshots.
@@ -206,8 +208,8 @@ func TimeTravelCandidates(meta table.Metadata) []*table.Snapshot {
 	for _, s := range out {
 		seen[s.SnapshotID] = true
 	}
-	for _, ref := range meta.Refs() {
-		if ref.SnapshotRefType != table.TagRef || seen[ref.SnapshotID] {
+	for name, ref := range meta.Refs() {
+		if ref.SnapshotRefType != table.TagRef || !IsKeepTag(name) || seen[ref.SnapshotID] {
 			continue
 		}
 		if s := meta.SnapshotByID(ref.SnapshotID); s != nil {
