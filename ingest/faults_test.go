@@ -104,8 +104,12 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	t.Logf("kill schedule seed %d", seed)
 	kills := 0
+	// Retention at its most aggressive, in the service (so a kill may land
+	// mid-expiry) and from `lakectl maintain` between the runs: expiry must
+	// never take the resume point away.
+	aggressive := []string{"--snapshot-keep-all", "300ms", "--snapshot-keep-every", "200ms", "--retain", "1s"}
 	for kills < 5 {
-		proc := startIngest(t, bin, tt, dataDir)
+		proc := startIngest(t, bin, tt, dataDir, append([]string{"--maintain-interval", "700ms"}, aggressive...)...)
 		// Random moments once consuming (a loaded machine may take seconds
 		// to start the binary): mid-batch, mid-write, mid-commit.
 		proc.waitReady(t)
@@ -113,6 +117,9 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 		proc.kill(t)
 		kills++
 		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, cfg, lake.TableTransactions))
+		if out, err := exec.Command(bin, append([]string{"--data", dataDir, "maintain", "--no-compact"}, aggressive...)...).CombinedOutput(); err != nil {
+			t.Fatalf("lakectl maintain between kills: %v\n%s", err, out)
+		}
 	}
 	<-produceDone
 	wantTx, wantAl := int(p.txSent.Load()), int(p.alSent.Load())
@@ -126,7 +133,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 
 	// The kills left files of uncommitted batches: `lakectl maintain` removes
 	// them (and compacts, and expires) without touching live data.
-	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--retain", "0s", "--retain-last", "1",
+	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--snapshot-keep-all", "0s", "--retain", "0s", "--retain-last", "1",
 		"--orphan-older-than", "0s").CombinedOutput()
 	if err != nil {
 		t.Fatalf("lakectl maintain: %v\n%s", err, out)

@@ -135,7 +135,7 @@ func TestRetentionBoundsTheMetadataLogAndDeletesOldMetadataFiles(t *testing.T) {
 	}
 }
 
-func metadataFiles(t *testing.T, location string) []string {
+func metadataFiles(t testing.TB, location string) []string {
 	t.Helper()
 	dir := strings.TrimPrefix(location, "file://") + "/metadata"
 	files, err := filepath.Glob(filepath.Join(dir, "*.metadata.json"))

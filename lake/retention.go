@@ -36,8 +36,8 @@ func (p RetentionPolicy) Validate() error {
 		return errors.New("--snapshot-keep-all must not be negative")
 	case p.KeepEvery <= 0:
 		return errors.New("--snapshot-keep-every must be positive")
-	case p.Retain <= 0:
-		return errors.New("--retain must be positive")
+	case p.Retain < 0:
+		return errors.New("--retain must not be negative (0 keeps only the current snapshot and the resume point)")
 	case p.KeepAll > p.Retain:
 		return fmt.Errorf("--snapshot-keep-all (%s) must not exceed --retain (%s): nothing older than --retain is kept", p.KeepAll, p.Retain)
 	case p.MinKeep < 1:
