@@ -117,9 +117,11 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 		proc.kill(t)
 		kills++
 		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, cfg, lake.TableTransactions))
-		if out, err := exec.Command(bin, append([]string{"--data", dataDir, "maintain", "--no-compact"}, aggressive...)...).CombinedOutput(); err != nil {
+		out, err := exec.Command(bin, append([]string{"--data", dataDir, "maintain", "--no-compact"}, aggressive...)...).CombinedOutput()
+		if err != nil {
 			t.Fatalf("lakectl maintain between kills: %v\n%s", err, out)
 		}
+		t.Logf("lakectl maintain between kills: %s", strings.SplitN(string(out), "\n", 2)[0])
 	}
 	<-produceDone
 	wantTx, wantAl := int(p.txSent.Load()), int(p.alSent.Load())

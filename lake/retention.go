@@ -112,7 +112,9 @@ func PlanRetention(meta table.Metadata, now time.Time, p RetentionPolicy) Retent
 		if a <= p.KeepAll || a > p.Retain {
 			continue
 		}
-		start := time.UnixMilli(s.TimestampMs).Truncate(p.KeepEvery)
+		// Intervals are aligned to the Unix epoch, so hours and days are UTC's.
+		every := max(p.KeepEvery.Milliseconds(), 1)
+		start := time.UnixMilli(s.TimestampMs - s.TimestampMs%every)
 		name := KeepTagName(p.KeepEvery, start)
 		if _, ok := plan.SetTags[name]; !ok { // hist is newest first
 			plan.SetTags[name] = s.SnapshotID
@@ -194,7 +196,7 @@ func history(meta table.Metadata, id int64) []*table.Snapshot {
 }
 
 // ErrNoSnapshot says a time-travel target is not (or no longer) kept.
-var ErrNoSnapshot = errors.New("no such snapshot")
+var ErrNoSnapshot = errors.New("no snapshot")
 
 // TimeTravelCandidates are the snapshots time travel by instant may answer
 // from, newest first: main's history as far as parent links reach, and the
@@ -233,10 +235,10 @@ func SnapshotAt(meta table.Metadata, t time.Time) (*table.Snapshot, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w as of %s: the table has no snapshots yet", ErrNoSnapshot, t.UTC().Format(time.RFC3339Nano))
+		return nil, fmt.Errorf("%w as of %s; it has no snapshots yet", ErrNoSnapshot, t.UTC().Format(time.RFC3339Nano))
 	}
 	oldest := cands[len(cands)-1]
-	return nil, fmt.Errorf("%w as of %s: the oldest snapshot kept is %d from %s (older ones were expired or the table did not exist yet)",
+	return nil, fmt.Errorf("%w as of %s; the oldest kept is snapshot %d from %s (before it the table did not exist or its history was expired)",
 		ErrNoSnapshot, t.UTC().Format(time.RFC3339Nano), oldest.SnapshotID, FormatMs(oldest.TimestampMs))
 }
 
@@ -248,10 +250,10 @@ func SnapshotByID(meta table.Metadata, id int64) (*table.Snapshot, error) {
 	}
 	cands := TimeTravelCandidates(meta)
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w %d: the table has no snapshots yet", ErrNoSnapshot, id)
+		return nil, fmt.Errorf("%w %d; it has no snapshots yet", ErrNoSnapshot, id)
 	}
 	oldest := cands[len(cands)-1]
-	return nil, fmt.Errorf("%w %d (expired, or never this table's): the oldest snapshot kept is %d from %s",
+	return nil, fmt.Errorf("%w %d (expired, or never this table's); the oldest kept is snapshot %d from %s",
 		ErrNoSnapshot, id, oldest.SnapshotID, FormatMs(oldest.TimestampMs))
 }
 

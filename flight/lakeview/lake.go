@@ -112,11 +112,11 @@ func PinAt(tbl *table.Table, name string, at sqlrewrite.AsOf) (*Pin, error) {
 		p.Snapshot = tbl.CurrentSnapshot()
 	case sqlrewrite.Version:
 		if p.Snapshot, err = lake.SnapshotByID(meta, at.Version); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v (list them with SELECT snapshot_id, committed_at FROM \"%s$snapshots\")", ErrNotFound, name, err, name)
+			return nil, fmt.Errorf("%w: %s has %v (list them with SELECT snapshot_id, committed_at FROM \"%s$snapshots\")", ErrNotFound, name, err, name)
 		}
 	case sqlrewrite.Timestamp:
 		if p.Snapshot, err = lake.SnapshotAt(meta, at.Time); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, name, err)
+			return nil, fmt.Errorf("%w: %s has %v", ErrNotFound, name, err)
 		}
 	}
 	p.Schema = meta.CurrentSchema()
