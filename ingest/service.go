@@ -266,6 +266,7 @@ func (s *Service) runMaintenance(ctx context.Context, table string) error {
 	s.m.maintenance.WithLabelValues(table, "ok").Inc()
 	s.log.Info("maintenance done", "table", table, "compacted_groups", rep.CompactedGroups,
 		"files_rewritten", rep.FilesRewritten, "snapshots_expired", rep.SnapshotsExpired,
+		"snapshots_kept", rep.SnapshotsKept, "keep_tags", rep.KeepTags, "oldest_kept", rep.OldestKept,
 		"orphans_removed", rep.OrphansRemoved, "took", rep.Duration.String())
 	return nil
 }
