@@ -74,6 +74,8 @@ func init() {
 		&cli.DurationFlag{Name: "maintain-interval", Value: d.MaintainInterval,
 			Usage: "run compaction, snapshot retention and orphan removal this often (0: never; see `lakectl maintain`)"},
 	}
+	flags = append(flags, &cli.DurationFlag{Name: "expire-interval", Value: d.ExpireInterval,
+		Usage: "between maintenance passes, apply snapshot retention alone this often (keeps metadata.json, rewritten by every commit, small; 0: only with maintenance)"})
 	flags = append(flags, maintainFlags(d.Maintain)...)
 	register(&cli.Command{
 		Name:  "ingest",
@@ -122,6 +124,10 @@ Examples:
 			}
 			cfg.RunsInterval = cmd.Duration("runs-interval")
 			cfg.MaintainInterval = cmd.Duration("maintain-interval")
+			cfg.ExpireInterval = cmd.Duration("expire-interval")
+			if cfg.MaintainInterval < 0 || cfg.ExpireInterval < 0 {
+				return badInput("--maintain-interval and --expire-interval must not be negative")
+			}
 			m, err := maintainOptions(cmd)
 			if err != nil {
 				return err
