@@ -215,3 +215,28 @@ func TestRetentionKeepsTheChainDownToTheNewestOffsetSnapshot(t *testing.T) {
 		t.Fatalf("kept %v, want the head, its parent and the offset snapshot %d below them", got, want.SnapshotID)
 	}
 }
+
+func TestLatestOffsetsRefusesToStartOverWhenExpiryCutTheWalkAboveTheResumePoint(t *testing.T) {
+	end := pastHalfHour()
+	meta := simulatedHistory(t, end.Add(-time.Hour), end.Add(-50*time.Minute), time.Minute)
+	// A commit without offsets on top, then everything below it expired,
+	// as another engine's expire_snapshots(retain_last=1) would do.
+	b, _ := table.MetadataBuilderFromBase(meta, "file:///simulated/metadata/v1.metadata.json")
+	parent := meta.CurrentSnapshot().SnapshotID
+	_ = b.AddSnapshot(&table.Snapshot{SnapshotID: 1000, ParentSnapshotID: &parent, SequenceNumber: 1000,
+		TimestampMs: end.Add(-49 * time.Minute).UnixMilli(), ManifestList: "file:///x.avro", Summary: &table.Summary{Operation: table.OpAppend}})
+	if err := b.SetSnapshotRef(table.MainBranch, 1000, table.BranchRef); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RemoveSnapshots(snapshotIDs(meta), false); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := table.New([]string{"lake", "t"}, cut, "file:///simulated/metadata/v2.metadata.json", nil, nil)
+	if _, _, err := LatestOffsets(tbl, "t"); !errors.Is(err, ErrResumePointExpired) {
+		t.Fatalf("want ErrResumePointExpired, got %v", err)
+	}
+}
