@@ -191,8 +191,8 @@ func TestMaintenanceBetweenRestartsKeepsCountsExact(t *testing.T) {
 	p.send(ctx, 700, true)
 	_, stop = runService(t, cfg)
 	want := int(p.txSent.Load())
-	waitFor(t, 60*time.Second, "all rows", func() bool {
-		return rowCount(t, cfg.Lake, lake.TableTransactions) >= int64(want)
+	waitFor(t, 60*time.Second, "all rows", func() bool { // alerts too: on a loaded machine they may trail
+		return rowCount(t, cfg.Lake, lake.TableTransactions) >= int64(want) && rowCount(t, cfg.Lake, lake.TableAlerts) >= p.alSent.Load()
 	})
 	time.Sleep(500 * time.Millisecond)
 	stop()
