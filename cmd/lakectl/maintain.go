@@ -26,16 +26,18 @@ func init() {
 	register(&cli.Command{
 		Name:  "maintain",
 		Usage: "compact small files, expire old snapshots and remove orphan files",
-		Description: `Per table: merges small data files per partition towards --target-file-size, applies
-the snapshot retention policy, and deletes files no snapshot references that are older
-than --orphan-older-than. Retention keeps every snapshot younger than --snapshot-keep-all,
-then one per --snapshot-keep-every (the newest of each interval, pinned by an Iceberg tag
-such as hourly-2026-12-02T05 whose max-ref-age is --retain), and nothing older than
---retain; time travel answers from the newest kept snapshot at or before the instant. Safe while ingest runs: the
-compaction snapshot copies the newest Kafka offsets into its summary and commits only if
-no other commit landed meanwhile (it retries otherwise), and expiry always keeps the
-current snapshot and the chain down to the newest offset-carrying one, so ingest still resumes exactly where it was.
-` + "`lakectl ingest`" + ` runs the same maintenance every --maintain-interval.
+		Description: `Per table: merges small data files per partition towards --target-file-size,
+applies the snapshot retention policy, and deletes files no snapshot references that are
+older than --orphan-older-than. Retention keeps every snapshot younger than
+--snapshot-keep-all, then one per --snapshot-keep-every (the newest of each interval,
+pinned by an Iceberg tag such as hourly-2026-12-02T05 whose max-ref-age is --retain), and
+nothing older than --retain (durations as 30m, 6h, 168h); time travel answers from the
+newest kept snapshot at or before the instant. Safe while ingest runs: the compaction
+snapshot copies the newest Kafka offsets into its summary and commits only if no other
+commit landed meanwhile (it retries otherwise), and expiry always keeps the current
+snapshot and the chain down to the newest offset-carrying one, so ingest still resumes
+exactly where it was. ` + "`lakectl ingest`" + ` runs the same maintenance every --maintain-interval
+(and retention alone every --expire-interval).
 
 Examples:
   lakectl maintain
