@@ -36,6 +36,7 @@ type planned struct {
 	tables *lakeview.Tables  // the tables as the plan saw them
 	loaded map[string]string // table -> metadata location of each table the plan read
 	schema *arrow.Schema     // result schema, once known
+	pins   []*lakeview.Pin   // the snapshots that answer, named in the result schema's metadata
 }
 
 // current reports whether the plan still reads what planning the query now
@@ -239,6 +240,9 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			p.loaded = map[string]string{}
 		}
 		p.loaded[name] = base.Table.MetadataLocation()
+	}
+	for _, pin := range pinned {
+		p.pins = append(p.pins, pin)
 	}
 	if cols, ok := q.Projection(); ok {
 		p.notNull = notNullColumns(cols, lastPin.Schema)

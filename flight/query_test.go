@@ -119,7 +119,7 @@ func TestAsOfBeforeTheFirstSnapshotIsNotFoundInSQLAndInTheHeader(t *testing.T) {
 	header := dial(t, r.Addr(), map[string]string{"adbc.flight.sql.rpc.call_header.x-finlake-as-of": "2020-01-01T00:00:00Z"})
 	_, _, inHeader := header.query("SELECT count(*) FROM transactions")
 	for name, err := range map[string]error{"FOR TIMESTAMP AS OF": inSQL, "x-finlake-as-of header": inHeader} {
-		if adbcStatus(err) != adbc.StatusNotFound || !strings.Contains(err.Error(), "transactions has no snapshot as of 2020-01-01T00:00:00Z; its first snapshot is from ") {
+		if adbcStatus(err) != adbc.StatusNotFound || !strings.Contains(err.Error(), "transactions has no snapshot as of 2020-01-01T00:00:00Z; the oldest kept is snapshot ") {
 			t.Errorf("%s before the first snapshot: want NotFound naming the first snapshot, got %v", name, err)
 		}
 	}

@@ -451,7 +451,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 				return nil, p.userError(err)
 			}
 		}
-		schema := st.Schema()
+		schema := lakeview.WithSnapshotMetadata(st.Schema(), p.pins)
 		if h = s.hold(conn, st); h == nil {
 			return s.issue(&ticket{plan: p, params: params, created: time.Now()}, schema, desc)
 		}
@@ -461,7 +461,8 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 			return nil, p.userError(err)
 		}
 	}
-	info, err := s.issue(&ticket{plan: p, held: h, params: params, created: time.Now()}, h.st.Schema(), desc)
+	info, err := s.issue(&ticket{plan: p, held: h, params: params, created: time.Now()},
+		lakeview.WithSnapshotMetadata(h.st.Schema(), p.pins), desc)
 	if err != nil {
 		s.release(h)
 	}

@@ -104,8 +104,12 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	t.Logf("kill schedule seed %d", seed)
 	kills := 0
+	// Retention at its most aggressive, in the service (so a kill may land
+	// mid-expiry) and from `lakectl maintain` between the runs: expiry must
+	// never take the resume point away.
+	aggressive := []string{"--snapshot-keep-all", "300ms", "--snapshot-keep-every", "200ms", "--retain", "1s"}
 	for kills < 5 {
-		proc := startIngest(t, bin, tt, dataDir)
+		proc := startIngest(t, bin, tt, dataDir, append([]string{"--maintain-interval", "700ms"}, aggressive...)...)
 		// Random moments once consuming (a loaded machine may take seconds
 		// to start the binary): mid-batch, mid-write, mid-commit.
 		proc.waitReady(t)
@@ -113,6 +117,11 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 		proc.kill(t)
 		kills++
 		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, cfg, lake.TableTransactions))
+		out, err := exec.Command(bin, append([]string{"--data", dataDir, "maintain", "--no-compact"}, aggressive...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("lakectl maintain between kills: %v\n%s", err, out)
+		}
+		t.Logf("lakectl maintain between kills: %s", strings.SplitN(string(out), "\n", 2)[0])
 	}
 	<-produceDone
 	wantTx, wantAl := int(p.txSent.Load()), int(p.alSent.Load())
@@ -126,7 +135,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 
 	// The kills left files of uncommitted batches: `lakectl maintain` removes
 	// them (and compacts, and expires) without touching live data.
-	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--retain", "0s", "--retain-last", "1",
+	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--snapshot-keep-all", "0s", "--retain", "0s", "--retain-last", "1",
 		"--orphan-older-than", "0s").CombinedOutput()
 	if err != nil {
 		t.Fatalf("lakectl maintain: %v\n%s", err, out)
@@ -167,7 +176,7 @@ func TestMaintenanceBetweenRestartsKeepsCountsExact(t *testing.T) {
 	}
 	defer closeFn()
 	opts := DefaultMaintainOptions()
-	opts.RetainFor, opts.RetainLast, opts.OrphanOlderThan = 0, 1, 0
+	opts.Retention, opts.OrphanOlderThan = keepNewest(1), 0
 	rep, err := Maintain(ctx, cat, lake.TableTransactions, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +191,8 @@ func TestMaintenanceBetweenRestartsKeepsCountsExact(t *testing.T) {
 	p.send(ctx, 700, true)
 	_, stop = runService(t, cfg)
 	want := int(p.txSent.Load())
-	waitFor(t, 60*time.Second, "all rows", func() bool {
-		return rowCount(t, cfg.Lake, lake.TableTransactions) >= int64(want)
+	waitFor(t, 60*time.Second, "all rows", func() bool { // alerts too: on a loaded machine they may trail
+		return rowCount(t, cfg.Lake, lake.TableTransactions) >= int64(want) && rowCount(t, cfg.Lake, lake.TableAlerts) >= p.alSent.Load()
 	})
 	time.Sleep(500 * time.Millisecond)
 	stop()
@@ -223,7 +232,7 @@ func TestMaintenanceRacingIngestKeepsCountsExact(t *testing.T) {
 	// ingest must never write a batch twice.
 	opts := DefaultMaintainOptions()
 	opts.SkipOrphans = true
-	opts.RetainFor, opts.RetainLast = 0, 3
+	opts.Retention = keepNewest(3)
 	var compactions, failures int
 	deadline := time.Now().Add(90 * time.Second)
 	for produced := false; !produced || compactions == 0; {

@@ -262,3 +262,9 @@ func getText(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// keepNewest is a retention policy that keeps only main's newest n
+// snapshots (and the resume point): no window, no interval tags.
+func keepNewest(n int) lake.RetentionPolicy {
+	return lake.RetentionPolicy{KeepAll: 0, KeepEvery: time.Hour, Retain: 0, MinKeep: n}
+}

@@ -190,7 +190,7 @@ func TestScheduledMaintenanceInTheServiceKeepsCountsExact(t *testing.T) {
 	cfg := testConfig(t, tt, t.TempDir())
 	cfg.CommitInterval = 100 * time.Millisecond
 	cfg.MaintainInterval = time.Second
-	cfg.Maintain.RetainFor, cfg.Maintain.RetainLast = 0, 2
+	cfg.Maintain.Retention = keepNewest(2)
 	httpAddr, stop := runService(t, cfg)
 	for i := 0; i < 10; i++ {
 		p.send(ctx, 100, true)

@@ -24,7 +24,7 @@ import (
 	"github.com/finlake/finlake/lake"
 )
 
-func localLake(t *testing.T) (catalog.Catalog, lake.Config) {
+func localLake(t testing.TB) (catalog.Catalog, lake.Config) {
 	t.Helper()
 	cfg := lake.Config{DataDir: t.TempDir()}
 	cat, closeFn, err := lake.OpenCatalog(context.Background(), cfg)
@@ -38,7 +38,7 @@ func localLake(t *testing.T) (catalog.Catalog, lake.Config) {
 	return cat, cfg
 }
 
-func testWriter(t *testing.T, cat catalog.Catalog, tableName, topic string) *tableWriter {
+func testWriter(t testing.TB, cat catalog.Catalog, tableName, topic string) *tableWriter {
 	t.Helper()
 	g, err := NewDiskGuard(t.TempDir(), 99.98, 99.99)
 	if err != nil {
@@ -61,7 +61,7 @@ func txJSON(i int) []byte {
 
 // commitRecords runs n records from partition 0 starting at offset from
 // through one batch and commit, as the writer's loop would.
-func commitRecords(t *testing.T, w *tableWriter, from, n int, base lake.Offsets) lake.Offsets {
+func commitRecords(t testing.TB, w *tableWriter, from, n int, base lake.Offsets) lake.Offsets {
 	t.Helper()
 	ctx := context.Background()
 	tbl, err := w.cat.LoadTable(ctx, w.ident())
@@ -353,7 +353,7 @@ func TestExpiryNeverExpiresTheNewestOffsetSnapshot(t *testing.T) {
 	}
 	opts := DefaultMaintainOptions()
 	opts.SkipCompact, opts.SkipOrphans = true, true
-	opts.RetainFor, opts.RetainLast = 0, 1
+	opts.Retention = keepNewest(1)
 	rep, err := Maintain(ctx, cat, lake.TableTransactions, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/table/compaction"
 
@@ -15,15 +18,19 @@ import (
 
 // MaintainOptions tune one maintenance pass over a table.
 type MaintainOptions struct {
-	TargetFileSize  int64         // compaction output target; files under 75% of it are candidates
-	MinInputFiles   int           // a partition needs at least this many candidates to be compacted
-	RetainFor       time.Duration // snapshots younger than this are kept
-	RetainLast      int           // at least this many snapshots are kept, whatever their age
-	OrphanOlderThan time.Duration // unreferenced files younger than this are kept (may be in flight)
+	TargetFileSize  int64                // compaction output target; files under 75% of it are candidates
+	MinInputFiles   int                  // a partition needs at least this many candidates to be compacted
+	Retention       lake.RetentionPolicy // which snapshots expiry keeps (lake.PlanRetention)
+	OrphanOlderThan time.Duration        // unreferenced files younger than this are kept (may be in flight)
 	SkipCompact     bool
 	SkipExpire      bool
 	SkipOrphans     bool
 	Retries         int // attempts per step when a commit loses a race
+	// MetadataVersionsMax bounds the metadata log: maintenance sets
+	// write.metadata.previous-versions-max to it (and delete-after-commit on)
+	// when a table keeps more, so old metadata.json files do not pile up.
+	MetadataVersionsMax int
+	Now                 func() time.Time // the clock expiry ages snapshots by; time.Now when nil
 }
 
 // DefaultMaintainOptions are the service's and `lakectl maintain`'s defaults.
@@ -31,10 +38,11 @@ func DefaultMaintainOptions() MaintainOptions {
 	return MaintainOptions{
 		TargetFileSize:  128 << 20,
 		MinInputFiles:   2,
-		RetainFor:       7 * 24 * time.Hour,
-		RetainLast:      100,
+		Retention:       lake.DefaultRetentionPolicy(),
 		OrphanOlderThan: 24 * time.Hour,
 		Retries:         5,
+
+		MetadataVersionsMax: lake.MetadataVersionsMax,
 	}
 }
 
@@ -48,7 +56,9 @@ type MaintainReport struct {
 	BytesAfter       int64         `json:"bytes_after"`
 	SnapshotsBefore  int           `json:"snapshots_before"`
 	SnapshotsExpired int           `json:"snapshots_expired"`
-	RetainedLast     int           `json:"retained_last"`
+	SnapshotsKept    int           `json:"snapshots_kept"`
+	KeepTags         int           `json:"keep_tags"` // keep tags on the table after the pass
+	OldestKept       string        `json:"oldest_kept,omitempty"`
 	OrphansRemoved   int           `json:"orphan_files_removed"`
 	OrphanBytes      int64         `json:"orphan_bytes_removed"`
 	Duration         time.Duration `json:"duration_ns"`
@@ -58,8 +68,9 @@ type MaintainReport struct {
 // removes orphan files of one table. Every step keeps exactly-once recovery
 // intact: the compaction snapshot carries a copy of the newest offsets and
 // commits only if no snapshot landed since it read them (so it never
-// publishes stale offsets), and expiry always keeps the newest
-// offset-carrying snapshot.
+// publishes stale offsets), and expiry always keeps the current snapshot
+// and the chain down to the newest offset-carrying one, which is where
+// lake.LatestOffsets finds the resume point.
 func Maintain(ctx context.Context, cat catalog.Catalog, tableName string, opts MaintainOptions) (MaintainReport, error) {
 	start := time.Now()
 	rep := MaintainReport{Table: tableName}
@@ -164,35 +175,105 @@ func compact(ctx context.Context, cat catalog.Catalog, name string, opts Maintai
 	return nil
 }
 
+// expire applies the retention policy in one commit: keep tags are set,
+// moved or dropped and every snapshot the plan does not keep is removed,
+// guarded by main not having moved since the plan was made (a concurrent
+// ingest commit makes it fail and retry on fresh metadata).
 func expire(ctx context.Context, cat catalog.Catalog, name string, opts MaintainOptions, rep *MaintainReport) error {
 	tbl, err := cat.LoadTable(ctx, lake.Ident(name))
 	if err != nil {
 		return fmt.Errorf("load %s: %w", name, err)
 	}
-	before := len(tbl.Metadata().Snapshots())
-	rep.SnapshotsBefore = before
-	if before == 0 {
+	meta := tbl.Metadata()
+	rep.SnapshotsBefore = len(meta.Snapshots())
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	var updates []table.Update
+	if opts.MetadataVersionsMax > 0 {
+		props := meta.Properties()
+		if props.GetInt(table.MetadataPreviousVersionsMaxKey, table.MetadataPreviousVersionsMaxDefault) > opts.MetadataVersionsMax ||
+			!props.GetBool(table.MetadataDeleteAfterCommitEnabledKey, table.MetadataDeleteAfterCommitEnabledDefault) {
+			updates = append(updates, table.NewSetPropertiesUpdate(iceberg.Properties{
+				table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(opts.MetadataVersionsMax),
+				table.MetadataDeleteAfterCommitEnabledKey: "true",
+			}))
+		}
+	}
+	if rep.SnapshotsBefore == 0 && len(updates) == 0 {
 		return nil
 	}
-	// Keep the whole ancestry down to the newest offset-carrying snapshot, or
-	// a restart would lose its resume point.
-	retain := max(opts.RetainLast, lake.OffsetSnapshotDepth(tbl), 1)
-	rep.RetainedLast = retain
-	txn := tbl.NewTransaction()
-	if err := txn.ExpireSnapshots(table.WithOlderThan(opts.RetainFor), table.WithRetainLast(retain)); err != nil {
-		return fmt.Errorf("plan snapshot expiry: %w", err)
+	plan := lake.PlanRetention(meta, now(), opts.Retention)
+	tagAge := plan.TagMaxAge.Milliseconds()
+	for _, n := range plan.RemoveTags {
+		updates = append(updates, table.NewRemoveSnapshotRefUpdate(n))
 	}
-	after, err := txn.Commit(ctx)
-	if err != nil && after == nil {
-		return fmt.Errorf("commit snapshot expiry: %w", err)
+	for n, id := range plan.SetTags {
+		updates = append(updates, table.NewSetSnapshotRefUpdate(n, id, table.TagRef, tagAge, 0, 0))
 	}
-	if err != nil {
-		// The expiry is committed; only deleting the expired files failed,
-		// typically because an earlier pass already removed them (a
-		// compaction's manifest lists rewritten files again as deleted).
-		// Whatever is really left is an orphan for the orphan step.
-		slog.Debug("snapshot expiry committed; some expired files could not be deleted", "table", name, "err", err)
+	var removal table.Update
+	if len(plan.Expire) > 0 {
+		removal = table.NewRemoveSnapshotsUpdate(plan.Expire, true)
+		updates = append(updates, removal)
 	}
-	rep.SnapshotsExpired += before - len(after.Metadata().Snapshots())
+	if len(updates) > 0 {
+		var cur *int64
+		if s := meta.CurrentSnapshot(); s != nil {
+			cur = &s.SnapshotID
+		}
+		newMeta, loc, err := cat.CommitTable(ctx, tbl.Identifier(), []table.Requirement{table.AssertRefSnapshotID(table.MainBranch, cur)}, updates)
+		if err != nil {
+			return fmt.Errorf("commit snapshot expiry: %w", err)
+		}
+		after := table.New(tbl.Identifier(), newMeta, loc, func(ctx context.Context) (iceio.IO, error) { return tbl.FS(ctx) }, cat)
+		if removal != nil {
+			// The expiry is committed; deleting the files only the expired
+			// snapshots used may still fail, typically because an earlier
+			// pass already removed them (a compaction's manifest lists
+			// rewritten files again as deleted). Whatever is really left is
+			// an orphan for the orphan step.
+			if err := removal.PostCommit(ctx, tbl, after); err != nil {
+				slog.Debug("snapshot expiry committed; some expired files could not be deleted", "table", name, "err", err)
+			}
+		}
+		deleteDroppedMetadata(ctx, tbl, newMeta)
+		meta = newMeta
+	}
+	rep.SnapshotsExpired += len(plan.Expire)
+	rep.SnapshotsKept = len(meta.Snapshots())
+	for n, ref := range meta.Refs() {
+		if ref.SnapshotRefType == table.TagRef && lake.IsKeepTag(n) {
+			rep.KeepTags++
+		}
+	}
+	if c := lake.TimeTravelCandidates(meta); len(c) > 0 {
+		rep.OldestKept = lake.FormatMs(c[len(c)-1].TimestampMs)
+	}
 	return nil
+}
+
+// deleteDroppedMetadata removes the metadata.json files the commit trimmed
+// from the metadata log, as iceberg-go's own commit path does under
+// write.metadata.delete-after-commit.enabled (a commit straight through the
+// catalog skips it).
+func deleteDroppedMetadata(ctx context.Context, before *table.Table, after table.Metadata) {
+	if !after.Properties().GetBool(table.MetadataDeleteAfterCommitEnabledKey, table.MetadataDeleteAfterCommitEnabledDefault) {
+		return
+	}
+	fs, err := before.FS(ctx)
+	if err != nil {
+		return
+	}
+	still := map[string]bool{}
+	for e := range after.PreviousFiles() {
+		still[e.MetadataFile] = true
+	}
+	for e := range before.Metadata().PreviousFiles() {
+		if !still[e.MetadataFile] {
+			if err := fs.Remove(e.MetadataFile); err != nil {
+				slog.Debug("could not delete an old metadata file", "file", e.MetadataFile, "err", err)
+			}
+		}
+	}
 }

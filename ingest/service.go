@@ -44,8 +44,13 @@ type Config struct {
 	PartitionCheck    time.Duration // how often writers look for partitions added to their topic
 	RunsInterval      time.Duration // lake.pipeline_runs row period; 0 disables
 	MaintainInterval  time.Duration // scheduled maintenance period; 0 disables
-	Maintain          MaintainOptions
-	Version           string
+	// ExpireInterval runs the retention step alone between full passes
+	// (capped by MaintainInterval): metadata.json grows by every commit
+	// until retention trims it, and a rewrite of it is most of a commit's
+	// cost, so trimming often keeps commits fast. 0: only with maintenance.
+	ExpireInterval time.Duration
+	Maintain       MaintainOptions
+	Version        string
 	// OnReady, when set, is called once with the HTTP address after every
 	// writer has resumed (tests use it instead of polling).
 	OnReady func(httpAddr string)
@@ -68,6 +73,7 @@ func DefaultConfig() Config {
 		PartitionCheck:    30 * time.Second,
 		RunsInterval:      time.Minute,
 		MaintainInterval:  time.Hour,
+		ExpireInterval:    5 * time.Minute,
 		Maintain:          DefaultMaintainOptions(),
 		Version:           "dev",
 	}
@@ -87,6 +93,7 @@ type Service struct {
 	log      *slog.Logger
 	maintMu  sync.Mutex
 	lastMain map[string]time.Time
+	lastExp  map[string]time.Time
 	mainErr  map[string]string
 	runsMu   sync.Mutex
 	runsInfo map[string]any
@@ -116,7 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s := &Service{cfg: cfg, cat: cat, session: uuid.NewString(), started: time.Now().UTC(), log: slog.Default(),
-		lastMain: map[string]time.Time{}, mainErr: map[string]string{}}
+		lastMain: map[string]time.Time{}, lastExp: map[string]time.Time{}, mainErr: map[string]string{}}
 	s.win = newWindow(s.started)
 	s.http = obs.NewServer(s.status)
 	s.m = newMetrics(s.http.Registry)
@@ -170,7 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		w.st.State = "starting"
 		name := tt.table
-		s.lastMain[name] = time.Now()
+		s.lastMain[name], s.lastExp[name] = time.Now(), time.Now()
 		if cfg.MaintainInterval > 0 {
 			w.maintainDue = func() bool { return s.maintenanceDue(name) }
 			w.maintain = func(ctx context.Context) error { return s.runMaintenance(ctx, name) }
@@ -247,14 +254,29 @@ func (s *Service) readiness(ctx context.Context) {
 func (s *Service) maintenanceDue(table string) bool {
 	s.maintMu.Lock()
 	defer s.maintMu.Unlock()
-	return time.Since(s.lastMain[table]) >= s.cfg.MaintainInterval && !s.guard.Critical()
+	return (s.fullDue(table) || s.expireDue(table)) && !s.guard.Critical()
+}
+
+// fullDue and expireDue need maintMu held.
+func (s *Service) fullDue(table string) bool {
+	return time.Since(s.lastMain[table]) >= s.cfg.MaintainInterval
+}
+
+func (s *Service) expireDue(table string) bool {
+	return s.cfg.ExpireInterval > 0 && time.Since(s.lastExp[table]) >= min(s.cfg.ExpireInterval, s.cfg.MaintainInterval)
 }
 
 func (s *Service) runMaintenance(ctx context.Context, table string) error {
 	s.maintMu.Lock()
-	s.lastMain[table] = time.Now()
+	opts := s.cfg.Maintain
+	if s.fullDue(table) {
+		s.lastMain[table] = time.Now()
+	} else { // retention alone, between full passes
+		opts.SkipCompact, opts.SkipOrphans = true, true
+	}
+	s.lastExp[table] = time.Now()
 	s.maintMu.Unlock()
-	rep, err := Maintain(ctx, s.cat, table, s.cfg.Maintain)
+	rep, err := Maintain(ctx, s.cat, table, opts)
 	s.maintMu.Lock()
 	defer s.maintMu.Unlock()
 	if err != nil {
@@ -266,6 +288,7 @@ func (s *Service) runMaintenance(ctx context.Context, table string) error {
 	s.m.maintenance.WithLabelValues(table, "ok").Inc()
 	s.log.Info("maintenance done", "table", table, "compacted_groups", rep.CompactedGroups,
 		"files_rewritten", rep.FilesRewritten, "snapshots_expired", rep.SnapshotsExpired,
+		"snapshots_kept", rep.SnapshotsKept, "keep_tags", rep.KeepTags, "oldest_kept", rep.OldestKept,
 		"orphans_removed", rep.OrphansRemoved, "took", rep.Duration.String())
 	return nil
 }
@@ -276,7 +299,8 @@ func (s *Service) status() any {
 		tables[w.cfg.Table] = w.status()
 	}
 	s.maintMu.Lock()
-	maint := map[string]any{"interval": s.cfg.MaintainInterval.String(), "last_run": s.lastMain, "errors": s.mainErr}
+	maint := map[string]any{"interval": s.cfg.MaintainInterval.String(), "last_run": s.lastMain,
+		"expire_interval": s.cfg.ExpireInterval.String(), "last_expiry": s.lastExp, "errors": s.mainErr}
 	s.maintMu.Unlock()
 	s.runsMu.Lock()
 	runs := s.runsInfo

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -99,12 +100,18 @@ func SnapshotOffsets(s *table.Snapshot) (map[string]Offsets, error) {
 	return out, nil
 }
 
+// ErrResumePointExpired says the ancestry walk reached an expired snapshot
+// before any that carries offsets: where to resume is unknown.
+var ErrResumePointExpired = errors.New("resume point expired")
+
 // LatestOffsets walks the table's ancestry from the current snapshot of main
 // back to the first snapshot whose summary carries topic's offsets, and
 // returns them with that snapshot. No such snapshot (a new table) gives empty
 // offsets and a nil snapshot: consume from the beginning. The walk follows
 // parent links, so snapshots of other branches or rolled-back ones never
-// count.
+// count. A walk cut short by an expired parent is ErrResumePointExpired,
+// not "from the beginning", which would write everything again (finlake's
+// retention never cuts there; another engine's expiry could).
 func LatestOffsets(tbl *table.Table, topic string) (Offsets, *table.Snapshot, error) {
 	key := OffsetsProperty(topic)
 	seen := map[int64]bool{}
@@ -122,34 +129,15 @@ func LatestOffsets(tbl *table.Table, topic string) (Offsets, *table.Snapshot, er
 		if s.ParentSnapshotID == nil {
 			break
 		}
-		s = tbl.SnapshotByID(*s.ParentSnapshotID)
+		parent := tbl.SnapshotByID(*s.ParentSnapshotID)
+		if parent == nil {
+			return nil, nil, fmt.Errorf("table %v: %w: snapshot %d's parent %d was expired and no snapshot from the current one down to it carries %s; "+
+				"consuming from the beginning would write every record again: restore the table's metadata, or give the table a snapshot carrying the offsets",
+				tbl.Identifier(), ErrResumePointExpired, s.SnapshotID, *s.ParentSnapshotID, key)
+		}
+		s = parent
 	}
 	return Offsets{}, nil, nil
-}
-
-// OffsetSnapshotDepth is how many snapshots, counting from the current one,
-// the ancestry walk must keep so that the newest offset-carrying snapshot of
-// any topic survives (0 when none carries offsets). Expiry retains at least
-// this many.
-func OffsetSnapshotDepth(tbl *table.Table) int {
-	seen := map[int64]bool{}
-	depth := 0
-	for s := tbl.CurrentSnapshot(); s != nil && !seen[s.SnapshotID]; {
-		seen[s.SnapshotID] = true
-		depth++
-		if s.Summary != nil {
-			for k := range s.Summary.Properties {
-				if strings.HasPrefix(k, OffsetsPropertyPrefix) {
-					return depth
-				}
-			}
-		}
-		if s.ParentSnapshotID == nil {
-			break
-		}
-		s = tbl.SnapshotByID(*s.ParentSnapshotID)
-	}
-	return 0
 }
 
 // CarriedOffsetProperties gives the offsets properties (every topic) of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -157,6 +158,12 @@ func (d TableDef) Spec() (iceberg.PartitionSpec, error) {
 		iceberg.AddPartitionFieldBySourceID(col.ID, d.DayOf+"_day", iceberg.DayTransform{}, d.Schema, &id))
 }
 
+// MetadataVersionsMax is how many previous metadata.json files a table
+// keeps (write.metadata.previous-versions-max); maintenance lowers tables
+// created with more. Each is a full copy of the table metadata, so this
+// bounds the metadata directory at about this many times metadata.json.
+const MetadataVersionsMax = 10
+
 // TableProperties are set on creation. Format v2 because PyIceberg, DuckDB
 // and Java all read it; manifest merging keeps the manifest list short under
 // a commit every few seconds; old metadata.json files are pruned for the same
@@ -167,7 +174,7 @@ func TableProperties() iceberg.Properties {
 		"format-version":                          "2",
 		table.ManifestMergeEnabledKey:             "true",
 		table.MetadataDeleteAfterCommitEnabledKey: "true",
-		table.MetadataPreviousVersionsMaxKey:      "50",
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(MetadataVersionsMax),
 		table.ParquetCompressionKey:               "zstd",
 		table.ParquetCompressionLevelKey:          "1",
 		table.WriteTargetFileSizeBytesKey:         "134217728",

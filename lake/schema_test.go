@@ -120,9 +120,6 @@ func TestLatestOffsetsFindsNewestCarrierThroughPlainSnapshots(t *testing.T) {
 	if s == nil || !o.Equal(Offsets{0: 9, 1: 7}) {
 		t.Fatalf("want {0:9,1:7} from the second snapshot, got %v", o)
 	}
-	if d := OffsetSnapshotDepth(tbl); d != 3 {
-		t.Fatalf("offset snapshot depth: want 3, got %d", d)
-	}
 }
 
 func TestOffsetsEncodeDecodeRoundTrip(t *testing.T) {

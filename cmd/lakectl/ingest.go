@@ -7,16 +7,21 @@ import (
 
 	"github.com/finlake/finlake/ingest"
 	"github.com/finlake/finlake/internal/termout"
+	"github.com/finlake/finlake/lake"
 )
 
 func maintainFlags(d ingest.MaintainOptions) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "target-file-size", Value: termout.Bytes(d.TargetFileSize),
 			Usage: "compaction target per data file (e.g. 128MiB); files under 75% of it are merged per partition"},
-		&cli.DurationFlag{Name: "retain", Value: d.RetainFor,
-			Usage: "expire snapshots older than this (time travel reaches back this far)"},
-		&cli.IntFlag{Name: "retain-last", Value: d.RetainLast,
-			Usage: "always keep at least this many snapshots, whatever their age"},
+		&cli.DurationFlag{Name: "snapshot-keep-all", Value: d.Retention.KeepAll,
+			Usage: "keep every snapshot younger than this (full-resolution time travel)"},
+		&cli.DurationFlag{Name: "snapshot-keep-every", Value: d.Retention.KeepEvery,
+			Usage: "beyond --snapshot-keep-all, keep one snapshot per interval (tagged hourly-YYYY-MM-DDTHH for 1h)"},
+		&cli.DurationFlag{Name: "retain", Value: d.Retention.Retain,
+			Usage: "expire every snapshot older than this, except the resume point (time travel reaches back this far)"},
+		&cli.IntFlag{Name: "retain-last", Value: d.Retention.MinKeep,
+			Usage: "always keep at least this many of the newest snapshots, whatever their age"},
 		&cli.DurationFlag{Name: "orphan-older-than", Value: d.OrphanOlderThan,
 			Usage: "delete unreferenced files only when older than this (younger ones may belong to a commit in flight)"},
 	}
@@ -29,14 +34,18 @@ func maintainOptions(cmd *cli.Command) (ingest.MaintainOptions, error) {
 		return o, badInput("--target-file-size %q: want a size of at least 1MiB like 128MiB or 512MB", cmd.String("target-file-size"))
 	}
 	o.TargetFileSize = size
-	o.RetainFor = cmd.Duration("retain")
-	o.RetainLast = int(cmd.Int("retain-last"))
-	o.OrphanOlderThan = cmd.Duration("orphan-older-than")
-	if o.RetainLast < 1 {
-		return o, badInput("--retain-last must be at least 1")
+	o.Retention = lake.RetentionPolicy{
+		KeepAll:   cmd.Duration("snapshot-keep-all"),
+		KeepEvery: cmd.Duration("snapshot-keep-every"),
+		Retain:    cmd.Duration("retain"),
+		MinKeep:   int(cmd.Int("retain-last")),
 	}
-	if o.RetainFor < 0 || o.OrphanOlderThan < 0 {
-		return o, badInput("--retain and --orphan-older-than must not be negative")
+	if err := o.Retention.Validate(); err != nil {
+		return o, badInput("%v", err)
+	}
+	o.OrphanOlderThan = cmd.Duration("orphan-older-than")
+	if o.OrphanOlderThan < 0 {
+		return o, badInput("--orphan-older-than must not be negative")
 	}
 	return o, nil
 }
@@ -63,8 +72,10 @@ func init() {
 		&cli.DurationFlag{Name: "runs-interval", Value: d.RunsInterval,
 			Usage: "period of the lake.pipeline_runs rows (0: none)"},
 		&cli.DurationFlag{Name: "maintain-interval", Value: d.MaintainInterval,
-			Usage: "run compaction, snapshot expiry and orphan removal this often (0: never; see `lakectl maintain`)"},
+			Usage: "run compaction, snapshot retention and orphan removal this often (0: never; see `lakectl maintain`)"},
 	}
+	flags = append(flags, &cli.DurationFlag{Name: "expire-interval", Value: d.ExpireInterval,
+		Usage: "between maintenance passes, apply snapshot retention alone this often (keeps metadata.json, rewritten by every commit, small; 0: only with maintenance)"})
 	flags = append(flags, maintainFlags(d.Maintain)...)
 	register(&cli.Command{
 		Name:  "ingest",
@@ -113,6 +124,10 @@ Examples:
 			}
 			cfg.RunsInterval = cmd.Duration("runs-interval")
 			cfg.MaintainInterval = cmd.Duration("maintain-interval")
+			cfg.ExpireInterval = cmd.Duration("expire-interval")
+			if cfg.MaintainInterval < 0 || cfg.ExpireInterval < 0 {
+				return badInput("--maintain-interval and --expire-interval must not be negative")
+			}
 			m, err := maintainOptions(cmd)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,18 +26,23 @@ func init() {
 	register(&cli.Command{
 		Name:  "maintain",
 		Usage: "compact small files, expire old snapshots and remove orphan files",
-		Description: `Per table: merges small data files per partition towards --target-file-size, expires
-snapshots older than --retain while keeping at least --retain-last, and deletes files no
-snapshot references that are older than --orphan-older-than. Safe while ingest runs: the
-compaction snapshot copies the newest Kafka offsets into its summary and commits only if
-no other commit landed meanwhile (it retries otherwise), and expiry always keeps the
-newest offset-carrying snapshot, so ingest still resumes exactly where it was.
-` + "`lakectl ingest`" + ` runs the same maintenance every --maintain-interval.
+		Description: `Per table: merges small data files per partition towards --target-file-size,
+applies the snapshot retention policy, and deletes files no snapshot references that are
+older than --orphan-older-than. Retention keeps every snapshot younger than
+--snapshot-keep-all, then one per --snapshot-keep-every (the newest of each interval,
+pinned by an Iceberg tag such as hourly-2026-12-02T05 whose max-ref-age is --retain), and
+nothing older than --retain (durations as 30m, 6h, 168h); time travel answers from the
+newest kept snapshot at or before the instant. Safe while ingest runs: the compaction
+snapshot copies the newest Kafka offsets into its summary and commits only if no other
+commit landed meanwhile (it retries otherwise), and expiry always keeps the current
+snapshot and the chain down to the newest offset-carrying one, so ingest still resumes
+exactly where it was. ` + "`lakectl ingest`" + ` runs the same maintenance every --maintain-interval
+(and retention alone every --expire-interval).
 
 Examples:
   lakectl maintain
   lakectl maintain --table transactions --target-file-size 256MiB
-  lakectl maintain --retain 24h --retain-last 20 --no-orphans
+  lakectl maintain --snapshot-keep-all 30m --snapshot-keep-every 6h --retain 3d --no-orphans
   lakectl maintain --json | jq '.[].snapshots_expired'`,
 		Flags: flags,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -72,9 +78,9 @@ Examples:
 					return cli.Exit(fmt.Sprintf("lakectl maintain: %s.%s: %v", lake.Namespace, t, err), exitFailure)
 				}
 				if !cmd.Bool("json") {
-					fmt.Fprintf(cmd.Root().Writer, "%s.%s: compacted %d files into %d (%s → %s) in %d partition groups; expired %d of %d snapshots (kept at least %d); removed %d orphan files (%s); %s\n",
+					fmt.Fprintf(cmd.Root().Writer, "%s.%s: compacted %d files into %d (%s → %s) in %d partition groups; expired %d of %d snapshots (kept %d, %d keep tags, oldest %s); removed %d orphan files (%s); %s\n",
 						lake.Namespace, t, rep.FilesRewritten, rep.FilesAdded, termout.Bytes(rep.BytesBefore), termout.Bytes(rep.BytesAfter),
-						rep.CompactedGroups, rep.SnapshotsExpired, rep.SnapshotsBefore, rep.RetainedLast,
+						rep.CompactedGroups, rep.SnapshotsExpired, rep.SnapshotsBefore, rep.SnapshotsKept, rep.KeepTags, cmp.Or(rep.OldestKept, "-"),
 						rep.OrphansRemoved, termout.Bytes(rep.OrphanBytes), rep.Duration.Round(1e6))
 				}
 			}

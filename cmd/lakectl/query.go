@@ -96,6 +96,11 @@ func runSQL(ctx context.Context, cmd *cli.Command, sql string) error {
 		return flightExit(err)
 	}
 	defer rows.Close()
+	if at := cl.Config().AsOf; at != "" {
+		// Time travel answers from the newest kept snapshot at or before the
+		// instant: say which, on stderr so the result stays clean.
+		fmt.Fprint(cmd.Root().ErrWriter, client.AnsweredByText(at, rows.AnsweredBy()))
+	}
 	if _, err := client.Write(cmd.Root().Writer, rows, client.WriteOptions{
 		Format: cmd.String("format"), MaxTableRows: int(cmd.Int("max-rows"))}); err != nil {
 		return flightExit(client.Explain(cl.Config(), err))
@@ -113,7 +118,11 @@ lake.transactions, lake.alerts, lake.pipeline_runs (or without "lake."); per-tab
 travel is FOR TIMESTAMP AS OF TIMESTAMP '...' / FOR VERSION AS OF <id>; metadata tables
 are "transactions$snapshots", "transactions$history", "transactions$files".
 
---as-of / --snapshot pin every table of the query (the x-finlake-as-of call header).
+--as-of / --snapshot pin every table of the query (the x-finlake-as-of call header); an
+instant answers from the newest kept snapshot at or before it (see lakectl maintain for
+what retention keeps), and stderr names the snapshot that answered for each table. An
+instant before the oldest kept snapshot, or an expired snapshot id, is an error naming
+the oldest instant still available.
 --param name=value replaces :name in the SQL by a literal typed by its look (integer,
 decimal, true/false, else a quoted string); saved analyses (lakectl run) declare types.
 

@@ -173,6 +173,16 @@ func TestQueryCommands(t *testing.T) {
 			}
 		}
 	})
+	t.Run("as-of names on stderr the snapshot that answered", func(t *testing.T) {
+		// An instant between the two commits answers from the first, which
+		// the user did not name: stderr says which it was.
+		between := time.UnixMilli(s.snap1Millis + 5).UTC().Format(time.RFC3339Nano)
+		r := lakectl(t, env, "", "query", "--format", "csv", "--as-of", between, "SELECT count(*) AS n FROM transactions").mustOK(t)
+		want := fmt.Sprintf("as of %s: transactions answered from snapshot %d committed %s", between, s.snap1, lake.FormatMs(s.snap1Millis))
+		if r.stdout != "n\n3\n" || !strings.Contains(r.stderr, want) {
+			t.Fatalf("got stdout %q, stderr %q; want n=3 and %q", r.stdout, r.stderr, want)
+		}
+	})
 	t.Run("sql from stdin and a string parameter that cannot inject", func(t *testing.T) {
 		out := lakectl(t, env, "SELECT count(*) AS n FROM lake.alerts WHERE account_id = :acct", "query", "--format", "csv",
 			"--param", "acct=AC2' OR '1'='1").mustOK(t).stdout
@@ -234,7 +244,7 @@ func TestQueryCommands(t *testing.T) {
 	t.Run("as-of before the first snapshot is the error FOR TIMESTAMP AS OF gives", func(t *testing.T) {
 		inSQL := lakectl(t, env, "", "query", "SELECT count(*) FROM transactions FOR TIMESTAMP AS OF TIMESTAMP '2020-01-01 00:00:00+00'")
 		header := lakectl(t, env, "", "query", "--as-of", "2020-01-01", "SELECT count(*) FROM transactions")
-		want := "transactions has no snapshot as of 2020-01-01T00:00:00Z; its first snapshot is from "
+		want := "transactions has no snapshot as of 2020-01-01T00:00:00Z; the oldest kept is snapshot "
 		for name, r := range map[string]result{"FOR TIMESTAMP AS OF": inSQL, "--as-of": header} {
 			if r.code != 2 || !strings.Contains(r.stderr, want) {
 				t.Errorf("%s: want exit 2 and %q, got exit %d, stdout %s, stderr %s", name, want, r.code, r.stdout, r.stderr)

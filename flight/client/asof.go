@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -45,4 +46,47 @@ func ResolveAsOf(s string, now time.Time) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("--as-of %q: want an RFC 3339 time (2026-11-26T01:00:00Z), a date (2026-11-26, UTC), a relative time (-15m, -2h, -1d) or a snapshot id", s)
+}
+
+// snapshotMetadataPrefix mirrors lakeview.SnapshotMetadataPrefix: the result
+// schema's metadata keys naming the snapshot that answered for each table.
+const snapshotMetadataPrefix = "finlake.snapshot."
+
+// AnsweredBy gives, per table the query read, the snapshot that answered it
+// as the server named it ("<snapshot id>@<committed at>", comma-separated
+// when the table was read at several points). Time travel answers from the
+// newest kept snapshot at or before the instant asked for, which after
+// retention may be well before it: this says which one it was.
+func (r *Rows) AnsweredBy() map[string]string {
+	out := map[string]string{}
+	md := r.Schema().Metadata()
+	for i, k := range md.Keys() {
+		if t, ok := strings.CutPrefix(k, snapshotMetadataPrefix); ok {
+			out[t] = md.Values()[i]
+		}
+	}
+	return out
+}
+
+// AnsweredByText renders AnsweredBy as one line per table, sorted, e.g.
+// "as of 2026-12-02T05:30:00Z: lake.transactions answered from snapshot 123 committed 2026-12-02T04:59:55Z".
+func AnsweredByText(asOf string, answered map[string]string) string {
+	names := make([]string, 0, len(answered))
+	for n := range answered {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		var parts []string
+		for _, v := range strings.Split(answered[n], ",") {
+			if id, at, ok := strings.Cut(v, "@"); ok {
+				parts = append(parts, "snapshot "+id+" committed "+at)
+			} else {
+				parts = append(parts, "no snapshot")
+			}
+		}
+		fmt.Fprintf(&b, "as of %s: %s answered from %s\n", asOf, n, strings.Join(parts, ", "))
+	}
+	return b.String()
 }

@@ -13,13 +13,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/flight/sqlrewrite"
+	"github.com/finlake/finlake/lake"
 )
 
 // Errors callers map to protocol status codes.
@@ -186,29 +186,26 @@ type Pin struct {
 	Schema   *iceberg.Schema
 }
 
-// PinAt resolves a table at a point in time. A FOR TIMESTAMP AS OF picks the
-// snapshot that was current at that instant (the snapshot log), like Spark and
-// Trino; its schema is the one that snapshot was written with.
+// PinAt resolves a table at a point in time by the lake's one time-travel
+// rule (lake.SnapshotAt, lake.SnapshotByID): an instant answers from the
+// newest kept snapshot committed at or before it, which after retention
+// thinned the history may be an older interval snapshot; an instant before
+// the oldest kept snapshot, or an expired snapshot id, is ErrNotFound. The
+// schema is the one the chosen snapshot was written with.
 func PinAt(tbl *table.Table, name string, at sqlrewrite.AsOf) (*Pin, error) {
 	p := &Pin{Name: name, Table: tbl}
 	meta := tbl.Metadata()
+	var err error
 	switch at.Kind {
 	case sqlrewrite.Current:
 		p.Snapshot = tbl.CurrentSnapshot()
 	case sqlrewrite.Version:
-		p.Snapshot = tbl.SnapshotByID(at.Version)
-		if p.Snapshot == nil {
-			return nil, fmt.Errorf("%w: %s has no snapshot %d (list them with SELECT snapshot_id, committed_at FROM \"%s$snapshots\")", ErrNotFound, name, at.Version, name)
+		if p.Snapshot, err = lake.SnapshotByID(meta, at.Version); err != nil {
+			return nil, fmt.Errorf("%w: %s has %v (list them with SELECT snapshot_id, committed_at FROM \"%s$snapshots\")", ErrNotFound, name, err, name)
 		}
 	case sqlrewrite.Timestamp:
-		p.Snapshot = tbl.SnapshotAsOf(at.Time.UnixMilli(), true)
-		if p.Snapshot == nil {
-			first := "it has no snapshots yet"
-			for e := range meta.SnapshotLogs() {
-				first = "its first snapshot is from " + time.UnixMilli(e.TimestampMs).UTC().Format(time.RFC3339Nano)
-				break
-			}
-			return nil, fmt.Errorf("%w: %s has no snapshot as of %s; %s", ErrNotFound, name, at.Time.UTC().Format(time.RFC3339Nano), first)
+		if p.Snapshot, err = lake.SnapshotAt(meta, at.Time); err != nil {
+			return nil, fmt.Errorf("%w: %s has %v", ErrNotFound, name, err)
 		}
 	}
 	p.Schema = meta.CurrentSchema()
