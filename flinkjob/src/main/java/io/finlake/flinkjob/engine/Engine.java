@@ -81,7 +81,11 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private final WallClock wallClock;
 
     private transient ValueState<AccountState> account;
-    /** transaction_id → {@link TxState#pack}. */
+    /** Per account: its event-time history ({@link AccountState}). */
+    public static final ValueStateDescriptor<AccountState> ACCOUNT = new ValueStateDescriptor<>("account", AccountState.class);
+    /** Per account: transaction_id → {@link TxState#pack}. */
+    public static final MapStateDescriptor<String, Long> LIFECYCLE =
+            new MapStateDescriptor<>("lifecycle", Types.STRING, Types.LONG);
     private transient MapState<String, Long> lifecycle;
     private transient RuleSet cached;
     private transient RuleSet initialSet;
@@ -104,8 +108,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
 
     @Override
     public void open(OpenContext ctx) throws Exception {
-        account = getRuntimeContext().getState(new ValueStateDescriptor<>("account", AccountState.class));
-        lifecycle = getRuntimeContext().getMapState(new MapStateDescriptor<>("lifecycle", Types.STRING, Types.LONG));
+        account = getRuntimeContext().getState(ACCOUNT);
+        lifecycle = getRuntimeContext().getMapState(LIFECYCLE);
         json = new Json.Writer();
         metrics = new Metrics(getRuntimeContext().getMetricGroup().addGroup("finlake"));
         Map<String, String> init = new LinkedHashMap<>();
@@ -332,7 +336,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             ctx.timerService().registerEventTimeTimer(t.eventMillis());
         }
         lifecycle.put(t.transactionId, st.pack());
-        scheduleCleanup(a, rs, ctx.timerService());
+        scheduleCleanup(a, rs, ctx.timerService(), Long.MIN_VALUE);
         account.update(a);
     }
 
@@ -340,9 +344,14 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
      * Keeps one cleanup timer per account at its next expiry. A timer already registered earlier stays (it
      * re-registers when it fires); one for a later time than needed is superseded, and fires as a no-op.
      */
-    private void scheduleCleanup(AccountState a, RuleSet rs, TimerService timers) {
+    private void scheduleCleanup(AccountState a, RuleSet rs, TimerService timers, long notBefore) {
         long due = a.nextCleanup(rs.maxWindowNanos(), rs.maxLookbackNanos(), lifecycleTtl.toMillis());
-        if (due != Long.MAX_VALUE && (a.cleanupAt == 0 || due < a.cleanupAt)) {
+        if (due == Long.MAX_VALUE) {
+            return;
+        }
+        // Inside onTimer a timer at or before the one firing would fire again at once, without end.
+        due = Math.max(due, notBefore);
+        if (a.cleanupAt == 0 || due < a.cleanupAt) {
             timers.registerEventTimeTimer(due);
             a.cleanupAt = due;
         }
@@ -425,7 +434,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             metrics.expiredAccounts.inc();
             return;
         }
-        scheduleCleanup(a, rs, ctx.timerService());
+        scheduleCleanup(a, rs, ctx.timerService(), timestamp + 1);
         account.update(a);
     }
 
