@@ -277,7 +277,9 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         AccountState a = account.value();
         if (a == null) {
             a = AccountState.fresh();
+            metrics.accounts.inc();
         }
+        metrics.transactions.inc();
         long seq = a.seq++;
         a.addTime(t.eventNanos);
         long wm = ctx.currentWatermark();
@@ -422,6 +424,12 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             }
             a.fold(p.eventNanos, p.country);
         }
+        if (ctx.timerService().currentWatermark() == Long.MAX_VALUE) {
+            // End of input (replay), or every input idle with one of them at the maximum: no event time
+            // has passed, so nothing expires.
+            account.update(a);
+            return;
+        }
         RuleSet rs = rules(ctx.getBroadcastState(RULES));
         long wmNanos = timestamp * 1_000_000L;
         a.dropTimesUpTo(wmNanos - rs.maxWindowNanos());
@@ -456,6 +464,9 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         final Counter valid;
         final Counter duplicates;
         final Counter late;
+        /** First events, and accounts whose state was created: with the expired ones, what state holds. */
+        final Counter transactions;
+        final Counter accounts;
         final Counter expiredAccounts;
         private final Map<String, Counter> invalid = new HashMap<>();
         private final Map<String, Counter> alerts = new HashMap<>();
@@ -465,7 +476,9 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             valid = group.counter("valid");
             duplicates = group.counter("duplicates");
             late = group.counter("late_events");
-            expiredAccounts = group.counter("expired_accounts");
+            transactions = group.counter("transactions");
+            accounts = group.counter("accounts_created");
+            expiredAccounts = group.counter("accounts_expired");
         }
 
         Counter invalid(String rule) {
