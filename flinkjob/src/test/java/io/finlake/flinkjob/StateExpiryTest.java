@@ -137,6 +137,18 @@ class StateExpiryTest {
     }
 
     @Test
+    void aMaximumWatermarkFromIdleInputsExpiresNoLifecycle() throws Exception {
+        start("30d");
+        send(Fixtures.id("m1"), T0, "ACCM", "pending");
+        h.processWatermark(Long.MAX_VALUE); // every input idle, one of them at the maximum
+        send(Fixtures.id("m1"), T0.plusSeconds(20), "ACCM", "completed");
+        send(Fixtures.id("m1"), T0.plusSeconds(600), "ACCM", "reversed");
+        assertThat(h.getSideOutput(io.finlake.flinkjob.model.Outputs.DEAD_LETTERS))
+                .as("completed and reversed judged against the kept lifecycle").isNullOrEmpty();
+        assertThat(account("ACCM").lifecycleCount).isEqualTo(1);
+    }
+
+    @Test
     void countryHistoryIsKeptForTheRulesLookbackAndNoLonger() throws Exception {
         start("7d");
         send(Fixtures.id("c1"), T0, "ACC7", "pending");

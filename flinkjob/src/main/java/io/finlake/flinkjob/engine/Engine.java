@@ -264,7 +264,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
      * reached yet (it runs at bucket boundaries) must not decide differently from one it has removed.
      */
     private TxState live(Long packed, long watermark) {
-        if (packed == null || (!TxState.awaiting(packed)
+        // A maximum watermark is end of input or every input idle, not time passing (see onTimer).
+        if (packed == null || (!TxState.awaiting(packed) && watermark != Long.MAX_VALUE
                 && TxState.expiresAt(packed, lifecycleTtl.toMillis()) <= watermark)) {
             return null;
         }
