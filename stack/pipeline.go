@@ -69,7 +69,7 @@ type Config struct {
 	Rate       float64
 	// KafkaHeapMB and FlinkHeapMB size the two JVMs for a laptop.
 	KafkaHeapMB int // [lakectl kafka run's default]
-	FlinkHeapMB int // [768]
+	FlinkHeapMB int // [384]: state is in RocksDB, off the heap (128 MB managed memory)
 	LogLevel    string
 	// Skip leaves processes out (e.g. the generator when a test produces its
 	// own input); a process depending on a skipped one no longer waits for it.
@@ -119,7 +119,7 @@ func (c *Config) defaults() error {
 		c.Rate = 10
 	}
 	if c.FlinkHeapMB == 0 {
-		c.FlinkHeapMB = 768
+		c.FlinkHeapMB = 384
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

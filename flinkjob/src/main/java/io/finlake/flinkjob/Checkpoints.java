@@ -1,6 +1,8 @@
 package io.finlake.flinkjob;
 
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,12 +10,24 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.runtime.checkpoint.OperatorState;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.OperatorStateHandle;
+import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +58,11 @@ final class Checkpoints {
         Optional<Path> latest = latest(dir);
         if (latest.isPresent()) {
             LOG.info("resuming from checkpoint {}", latest.get());
-            pruneOlderRuns(dir, latest.get().getParent());
+            // NO_CLAIM: the run restored from stays read-only, and the new run's first checkpoint is a full
+            // one, so from then on its checkpoints reference files of its own directory only. CLAIM would
+            // let them keep pointing into earlier runs' shared/ directories, which pruning deletes.
+            conf.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.NO_CLAIM);
+            pruneOlderRuns(dir, latest.get().getParent(), referencedRuns(dir, latest.get()));
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, latest.get().toUri().toString());
         } else {
             LOG.info("no completed checkpoint in {}: starting fresh", dir);
@@ -86,14 +104,75 @@ final class Checkpoints {
     }
 
     /**
-     * Each start is a new Flink job with its own checkpoint sub-directory; the run being restored from stays,
-     * directories of runs before it go, so restarts do not pile up retained checkpoints.
+     * The run directories under {@code dir} that hold a file the checkpoint {@code chk} references: with
+     * incremental checkpoints its SST files may have been uploaded by earlier checkpoints, and after a
+     * restore in CLAIM mode by earlier runs. Read from the checkpoint's own _metadata.
      */
-    static void pruneOlderRuns(Path dir, Path keepJobDir) {
+    static Set<Path> referencedRuns(Path dir, Path chk) throws IOException {
+        CheckpointMetadata meta;
+        try (InputStream in = Files.newInputStream(chk.resolve("_metadata"))) {
+            meta = org.apache.flink.runtime.checkpoint.Checkpoints.loadCheckpointMetadata(
+                    new DataInputStream(in), Checkpoints.class.getClassLoader(), chk.toUri().toString());
+        }
+        Set<Path> files = new TreeSet<>();
+        for (OperatorState op : meta.getOperatorStates()) {
+            for (OperatorSubtaskState sub : op.getStates()) {
+                for (KeyedStateHandle k : sub.getManagedKeyedState()) {
+                    keyedFiles(k, files);
+                }
+                for (KeyedStateHandle k : sub.getRawKeyedState()) {
+                    keyedFiles(k, files);
+                }
+                for (OperatorStateHandle o : sub.getManagedOperatorState()) {
+                    file(o.getDelegateStateHandle(), files);
+                }
+                for (OperatorStateHandle o : sub.getRawOperatorState()) {
+                    file(o.getDelegateStateHandle(), files);
+                }
+            }
+        }
+        Path root = dir.toAbsolutePath().normalize();
+        Set<Path> runs = new TreeSet<>();
+        for (Path f : files) {
+            Path abs = f.toAbsolutePath().normalize();
+            if (abs.startsWith(root) && abs.getNameCount() > root.getNameCount()) {
+                runs.add(root.resolve(abs.getName(root.getNameCount())));
+            }
+        }
+        return runs;
+    }
+
+    private static void keyedFiles(KeyedStateHandle k, Set<Path> out) {
+        if (k instanceof IncrementalRemoteKeyedStateHandle inc) {
+            inc.streamSubHandles().forEach(h -> file(h, out));
+        } else if (k instanceof KeyGroupsStateHandle g) {
+            file(g.getDelegateStateHandle(), out);
+        } else if (k != null) {
+            throw new IllegalStateException("checkpoint holds keyed state of an unexpected kind "
+                    + k.getClass().getName() + ": cannot tell which files it needs, so nothing is pruned");
+        }
+    }
+
+    private static void file(StreamStateHandle h, Set<Path> out) {
+        if (h instanceof FileStateHandle f) {
+            out.add(Path.of(f.getFilePath().toUri()));
+        } // anything else is inline bytes in _metadata
+    }
+
+    /**
+     * Each start is a new Flink job with its own checkpoint sub-directory; the run being restored from stays,
+     * and so does any run holding a file its checkpoint references; directories of other runs before it
+     * go, so restarts do not pile up retained checkpoints.
+     */
+    static void pruneOlderRuns(Path dir, Path keepJobDir, Set<Path> referenced) {
         try (Stream<Path> runs = Files.list(dir)) {
             for (Path run : (Iterable<Path>) runs::iterator) {
                 String name = run.getFileName().toString();
                 if (run.equals(keepJobDir) || !Files.isDirectory(run) || !name.matches("[0-9a-f]{32}")) {
+                    continue;
+                }
+                if (referenced.contains(run.toAbsolutePath().normalize())) {
+                    LOG.info("kept checkpoints of an earlier run: the restored checkpoint references {}", run);
                     continue;
                 }
                 if (Files.getLastModifiedTime(run).compareTo(Files.getLastModifiedTime(keepJobDir)) > 0) {

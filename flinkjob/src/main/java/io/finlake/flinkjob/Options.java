@@ -3,13 +3,18 @@ package io.finlake.flinkjob;
 import io.finlake.flinkjob.rules.RuleParser;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** Command-line options of both modes. */
 final class Options {
     String bootstrap = "127.0.0.1:9092";
     Path checkpointDir;
     int restPort = 8081;
-    Duration checkpointInterval = Duration.ofSeconds(2);
+    Duration checkpointInterval = Duration.ofSeconds(1);
+    String stateBackend = "rocksdb";
+    /** Extra Flink options (--flink key=value), for tuning and benchmarks. */
+    Map<String, String> flinkConf = new LinkedHashMap<>();
     Duration stateTtl = Duration.ofHours(48);
     Duration outOfOrderness = Duration.ofSeconds(2);
     Duration idleness = Duration.ofSeconds(5);
@@ -27,14 +32,19 @@ final class Options {
 
             Streaming (Kafka in, exactly-once Kafka out, Flink web UI/REST on --rest-port):
               java -jar finlake-flinkjob.jar --bootstrap 127.0.0.1:9092 --checkpoint-dir DIR
-                  [--rest-port 8081] [--checkpoint-interval 2s] [--state-ttl 48h]
+                  [--rest-port 8081] [--checkpoint-interval 1s] [--state-ttl 48h]
                   [--out-of-orderness 2s] [--idleness 5s] [--parallelism 2] [--transaction-timeout 10m]
+                  [--state-backend rocksdb|hashmap] [--flink KEY=VALUE]...
               Resumes from the newest completed checkpoint in DIR. Topics must exist (lakectl topics create)
               and alert-rules should hold the rules and _fx_rates (lakectl rules apply).
               Event time: per raw-transactions partition, the highest timestamp minus --out-of-orderness.
               A partition with no valid transaction for --idleness first advances to its highest timestamp
               (pending velocity/new_country decisions are made), then is idle until its next transaction;
               an event at or behind the watermark is late (metric late_events) and decided on arrival.
+              --state-ttl: a transaction's lifecycle (duplicate and transition checks) is kept this long
+              after its latest event, in event time. --state-backend rocksdb (default) keeps state in
+              RocksDB under DIR.rocksdb with incremental checkpoints; hashmap keeps it on the heap and
+              writes it in full at every checkpoint. --flink sets any Flink option (repeatable).
 
             Replay (the same operators over a file, one raw record per line, file order = arrival order):
               java -jar finlake-flinkjob.jar --replay IN.jsonl --rules config/rules.yaml --fx config/fx_rates.yaml
@@ -77,6 +87,14 @@ final class Options {
                 case "--idleness" -> o.idleness = duration(name, value);
                 case "--transaction-timeout" -> o.transactionTimeout = duration(name, value);
                 case "--parallelism" -> o.parallelism = Integer.parseInt(value);
+                case "--state-backend" -> o.stateBackend = value;
+                case "--flink" -> {
+                    int e = value.indexOf('=');
+                    if (e <= 0) {
+                        throw new IllegalArgumentException("--flink needs KEY=VALUE (a Flink option), got " + value);
+                    }
+                    o.flinkConf.put(value.substring(0, e), value.substring(e + 1));
+                }
                 case "--replay" -> o.replay = Path.of(value);
                 case "--rules" -> o.rules = Path.of(value);
                 case "--fx" -> o.fx = Path.of(value);
@@ -99,6 +117,9 @@ final class Options {
         }
         if (o.transactionTimeout.compareTo(Duration.ofMinutes(15)) > 0) {
             throw new IllegalArgumentException("--transaction-timeout must be at most 15m, the broker's transaction.max.timeout.ms");
+        }
+        if (!o.stateBackend.equals("rocksdb") && !o.stateBackend.equals("hashmap")) {
+            throw new IllegalArgumentException("--state-backend must be rocksdb or hashmap, got " + o.stateBackend);
         }
         if (o.parallelism < 1) {
             throw new IllegalArgumentException("--parallelism must be at least 1");

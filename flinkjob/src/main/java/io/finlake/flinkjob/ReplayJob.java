@@ -50,7 +50,7 @@ public final class ReplayJob {
     /** Replay on a local cluster of its own in this JVM; its REST port is any free one. */
     public static Summary run(Path in, Path rulesFile, Path fxFile, Path outDir, Duration outOfOrderness,
             Duration stateTtl, int engineParallelism) throws Exception {
-        Configuration conf = LocalCluster.config("finlake-replay", engineParallelism);
+        Configuration conf = LocalCluster.config("finlake-replay", engineParallelism, "hashmap");
         conf.set(RestOptions.BIND_PORT, "0");
         return run(StreamExecutionEnvironment.createLocalEnvironment(1, conf), in, rulesFile, fxFile, outDir,
                 outOfOrderness, stateTtl, engineParallelism);

@@ -6,12 +6,18 @@ import io.finlake.flinkjob.io.Watermarks;
 import io.finlake.flinkjob.model.RuleUpdate;
 import io.finlake.flinkjob.model.WallClock;
 import io.finlake.flinkjob.validate.Route;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,11 +32,15 @@ final class StreamingJob {
     private StreamingJob() {}
 
     static void run(Options o) throws Exception {
-        Configuration conf = LocalCluster.config("finlake-flinkjob", o.parallelism);
+        Configuration conf = LocalCluster.config("finlake-flinkjob", o.parallelism, o.stateBackend);
+        if (o.stateBackend.equals("rocksdb")) {
+            conf.set(RocksDBOptions.LOCAL_DIRECTORIES, rocksdbWorkingDir(o.checkpointDir).toString());
+        }
+        o.flinkConf.forEach(conf::setString);
         conf.set(RestOptions.ADDRESS, "127.0.0.1");
         conf.set(RestOptions.PORT, o.restPort);
         conf.set(RestOptions.BIND_PORT, Integer.toString(o.restPort));
-        // Records reach the sinks sooner; they become visible at the next checkpoint anyway.
+        // Records reach the sinks sooner; they become visible at the next checkpoint commit.
         conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(20));
         Checkpoints.configure(conf, o.checkpointDir, o.checkpointInterval);
 
@@ -58,5 +68,19 @@ final class StreamingJob {
         LOG.info("starting: bootstrap {}, checkpoints every {} in {}, REST/web UI on 127.0.0.1:{}, parallelism {}",
                 o.bootstrap, o.checkpointInterval, o.checkpointDir, o.restPort, o.parallelism);
         env.execute("finlake-flinkjob");
+    }
+
+    /**
+     * RocksDB's working copy of the state, next to the checkpoints rather than in /tmp: a killed JVM leaves
+     * it behind, and a start rebuilds it from the checkpoint, so it is emptied here first.
+     */
+    static Path rocksdbWorkingDir(Path checkpointDir) throws IOException {
+        Path dir = checkpointDir.toAbsolutePath().resolveSibling(checkpointDir.getFileName() + ".rocksdb");
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
+            }
+        }
+        return Files.createDirectories(dir);
     }
 }

@@ -33,9 +33,22 @@ class CheckpointDirTest {
         checkpoint(newRun, 4, false, "2026-11-26T11:00:02Z"); // interrupted: no _metadata
         assertThat(Checkpoints.latest(dir)).contains(want);
 
-        Checkpoints.pruneOlderRuns(dir, want.getParent());
+        Checkpoints.pruneOlderRuns(dir, want.getParent(), java.util.Set.of());
         assertThat(dir.resolve(oldRun)).doesNotExist();
         assertThat(want.resolve("_metadata")).exists();
+    }
+
+    @Test
+    void aRunHoldingFilesTheRestoredCheckpointReferencesIsKept() throws Exception {
+        String shared = "c".repeat(32);
+        String unrelated = "d".repeat(32);
+        checkpoint(shared, 5, true, "2026-11-26T09:00:00Z");
+        checkpoint(unrelated, 2, true, "2026-11-26T09:30:00Z");
+        Path want = checkpoint("e".repeat(32), 1, true, "2026-11-26T10:00:00Z");
+
+        Checkpoints.pruneOlderRuns(dir, want.getParent(), java.util.Set.of(dir.resolve(shared).toAbsolutePath()));
+        assertThat(dir.resolve(shared)).as("referenced by the restored checkpoint").exists();
+        assertThat(dir.resolve(unrelated)).doesNotExist();
     }
 
     @Test

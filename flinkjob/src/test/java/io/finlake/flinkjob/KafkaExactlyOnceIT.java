@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The job jar against a real Kafka broker: generator output goes in (neighbours swapped within the
  * out-of-orderness bound, the replay reading the same order), the job is SIGKILLed in the middle
- * of the stream with checkpoints on and restarted from its retained checkpoint, and read_committed
+ * of the stream with checkpoints on and restarted from its retained checkpoint, killed and restarted once
+ * more right after the restarted run's own (incremental) checkpoints, and read_committed
  * consumers must then see every valid event exactly once, the same alerts and dead letters as a replay of
  * the same input, and an alert for every injected scenario. Then a live generator run measures the
  * latency from raw record timestamp to alert visible to a read_committed consumer.
@@ -110,9 +111,20 @@ class KafkaExactlyOnceIT {
             awaitCheckpoints(ckpt, 2, job);
             produce(producer, lines, killAt, killAt + 2000, 2000);
             job.destroyForcibly().waitFor();
-            produce(producer, lines, killAt + 2000, COUNT * 4 / 5, 0);
+            Path firstRun = runOf(newestCheckpoint(ckpt));
+            produce(producer, lines, killAt + 2000, COUNT * 3 / 5, 0);
+            // Killed again right after its own checkpoints: the third start restores an incremental
+            // checkpoint of a run that was itself restored, and prunes the first run's directory.
             Process again = startJob(ckpt, rest, "second");
             KafkaJob.awaitRest(rest, again);
+            produce(producer, lines, COUNT * 3 / 5, COUNT * 7 / 10, 2000);
+            awaitCheckpointOfAnotherRun(ckpt, firstRun, again);
+            produce(producer, lines, COUNT * 7 / 10, COUNT * 7 / 10 + 1000, 2000);
+            again.destroyForcibly().waitFor();
+            produce(producer, lines, COUNT * 7 / 10 + 1000, COUNT * 4 / 5, 0);
+            Process third = startJob(ckpt, rest, "third");
+            KafkaJob.awaitRest(rest, third);
+            assertThat(firstRun).as("the first run's checkpoints, referenced by nothing any more, pruned").doesNotExist();
             produce(producer, lines, COUNT * 4 / 5, COUNT, 2000);
         }
 
@@ -231,6 +243,34 @@ class KafkaExactlyOnceIT {
             }
             assertThat(job.isAlive()).isTrue();
             assertThat(System.nanoTime()).as("checkpoints within 2 minutes").isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    private static Path newestCheckpoint(Path dir) throws IOException {
+        return Checkpoints.latest(dir).orElseThrow(() -> new AssertionError("no completed checkpoint in " + dir));
+    }
+
+    /** The run (job id) directory a checkpoint directory belongs to. */
+    private static Path runOf(Path chk) {
+        return chk.getParent();
+    }
+
+    /** Waits for two completed checkpoints of a run other than {@code other}, then one interval more. */
+    private static void awaitCheckpointOfAnotherRun(Path dir, Path other, Process job) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (true) {
+            long done;
+            try (var s = Files.find(dir, 3, (p, a) -> p.getFileName().toString().equals("_metadata")
+                    && !p.startsWith(other))) {
+                done = s.count();
+            }
+            if (done >= 2) {
+                Thread.sleep(1500);
+                return;
+            }
+            assertThat(job.isAlive()).isTrue();
+            assertThat(System.nanoTime()).as("checkpoints of the restarted run within 2 minutes").isLessThan(deadline);
             Thread.sleep(200);
         }
     }

@@ -10,21 +10,29 @@ import java.util.Map;
  * (sorted, trimmed behind the watermark to the widest velocity window); {@link #history} and
  * {@link #countries} cover only transactions the watermark has passed, so a new_country check sees exactly
  * the transactions earlier in event time (ties broken by arrival).
+ *
+ * <p>Everything here, and the account's lifecycle entries, expires by event time: one cleanup timer per
+ * account ({@link #cleanupAt}) at the earliest expiry, rounded up to a bucket so that accounts share
+ * timestamps; the account's state is cleared once nothing is left.
  */
 public class AccountState {
     public long seq;
+    /** Transactions folded since the account's state was created (reset when it expires as a whole). */
     public long history;
+    /** Country → latest event time (ns) of a decided transaction there, within the widest lookback. */
     public HashMap<String, Long> countries;
     public long[] times;
     public int timesLen;
     public ArrayList<Pending> pending;
+    /** Number of the account's entries in the lifecycle map state (maintained, so emptiness needs no scan). */
+    public int lifecycleCount;
     /**
-     * Lifecycle expiry queue in processing-time order: transaction ids with the time they may expire. An id
-     * whose state was touched since is re-queued; Flink's own state TTL would rescan whole maps per access.
+     * Event time (ms) at or before which the earliest lifecycle entry may expire: a lower bound (a later
+     * event of a transaction moves its expiry on without touching this), made exact by each expiry scan.
      */
-    public ArrayList<String> expiryIds;
-    public long[] expiryTimes;
-    public int expiryHead;
+    public long lifecycleDue = Long.MAX_VALUE;
+    /** Event time (ms) of the cleanup timer registered for this account, 0 when none is outstanding. */
+    public long cleanupAt;
 
     public AccountState() {}
 
@@ -33,9 +41,44 @@ public class AccountState {
         a.countries = new HashMap<>(4);
         a.times = new long[8];
         a.pending = new ArrayList<>(2);
-        a.expiryIds = new ArrayList<>(4);
-        a.expiryTimes = new long[4];
         return a;
+    }
+
+    /** Nothing left to remember: the account's state can be cleared. */
+    public boolean isEmpty() {
+        return lifecycleCount == 0 && timesLen == 0 && pending.isEmpty() && countries.isEmpty();
+    }
+
+    /**
+     * The event time (ms) at which a cleanup should next run, or {@link Long#MAX_VALUE} when there is
+     * nothing to clean. Each kind's expiry is rounded up to a bucket of 1/48 of its retention (at least 1 s),
+     * so state lives at most about 2% past its retention and the account's timers coalesce.
+     */
+    public long nextCleanup(long windowNanos, long lookbackNanos, long ttlMillis) {
+        long due = Long.MAX_VALUE;
+        if (lifecycleDue != Long.MAX_VALUE) {
+            due = roundUp(lifecycleDue, ttlMillis);
+        }
+        if (timesLen > 0) {
+            due = Math.min(due, roundUp(ceilMillis(times[0] + windowNanos), windowNanos / 1_000_000L));
+        }
+        if (!countries.isEmpty()) {
+            long oldest = Long.MAX_VALUE;
+            for (long v : countries.values()) {
+                oldest = Math.min(oldest, v);
+            }
+            due = Math.min(due, roundUp(ceilMillis(oldest + lookbackNanos), lookbackNanos / 1_000_000L));
+        }
+        return due;
+    }
+
+    static long roundUp(long atMillis, long retentionMillis) {
+        long bucket = Math.max(1000L, retentionMillis / 48);
+        return Math.floorDiv(atMillis + bucket - 1, bucket) * bucket;
+    }
+
+    private static long ceilMillis(long nanos) {
+        return -Math.floorDiv(-nanos, 1_000_000L);
     }
 
     public void addTime(long t) {
@@ -78,40 +121,13 @@ public class AccountState {
     /** Drops times at or before {@code t}: no on-time window can reach them any more. */
     public void dropTimesUpTo(long t) {
         int n = upperBound(t);
-        if (n > 0) {
+        if (n == timesLen && times.length > 8) {
+            times = new long[8]; // a burst's array shrinks back once it has expired
+            timesLen = 0;
+        } else if (n > 0) {
             System.arraycopy(times, n, times, 0, timesLen - n);
             timesLen -= n;
         }
-    }
-
-    public void enqueueExpiry(String transactionId, long at) {
-        int n = expiryIds.size();
-        if (n == expiryTimes.length) {
-            long[] grown = new long[n * 2];
-            System.arraycopy(expiryTimes, 0, grown, 0, n);
-            expiryTimes = grown;
-        }
-        expiryIds.add(transactionId);
-        expiryTimes[n] = at;
-    }
-
-    /** The next transaction id due at or before {@code now}, or null; removes it from the queue. */
-    public String pollExpired(long now) {
-        if (expiryHead >= expiryIds.size() || expiryTimes[expiryHead] > now) {
-            return null;
-        }
-        String id = expiryIds.get(expiryHead);
-        expiryIds.set(expiryHead, null);
-        expiryHead++;
-        if (expiryHead > 32 && expiryHead * 2 > expiryIds.size()) {
-            int n = expiryIds.size() - expiryHead;
-            java.util.List<String> rest = new ArrayList<>(expiryIds.subList(expiryHead, expiryIds.size()));
-            expiryIds.clear();
-            expiryIds.addAll(rest);
-            System.arraycopy(expiryTimes, expiryHead, expiryTimes, 0, n);
-            expiryHead = 0;
-        }
-        return id;
     }
 
     public void addPending(Pending p) {
@@ -141,10 +157,8 @@ public class AccountState {
         countries.merge(country, eventNanos, Math::max);
     }
 
+    /** Drops countries last used at or before {@code t}: no on-time lookback can reach them any more. */
     public void dropCountriesUpTo(long t) {
-        if (countries.size() <= 1) {
-            return;
-        }
         for (Iterator<Map.Entry<String, Long>> it = countries.entrySet().iterator(); it.hasNext(); ) {
             if (it.next().getValue() <= t) {
                 it.remove();

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
@@ -59,6 +61,11 @@ import org.slf4j.LoggerFactory;
  * An event at or behind the watermark is late: it is counted, decided at once against what is known, and
  * still joins the history. The enriched record of a first event (and any later event of the same
  * transaction that arrived meanwhile) is emitted once its flag is known.
+ *
+ * <p>All state expires by event time, whether or not the account sends again: a transaction's lifecycle
+ * {@code lifecycleTtl} after its latest event, velocity times after the widest velocity window, countries
+ * after the widest new_country lookback (rules in alert-rules, enabled or not), and the whole account once
+ * none of these is left. One coalesced cleanup timer per account does it ({@link AccountState#nextCleanup}).
  */
 public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdate, OutRecord> {
     private static final long serialVersionUID = 1L;
@@ -68,9 +75,6 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             new MapStateDescriptor<>("alert-rules", Types.STRING, Types.STRING);
     /** Broadcast-state key holding the next alert-rules offset applied for a partition. */
     static final String APPLIED = "__applied_offset_";
-    /** Velocity history kept behind the watermark even with no velocity rule, for one added later. */
-    static final long MIN_TIMES_RETENTION_NANOS = Duration.ofHours(1).toNanos();
-    static final long MIN_COUNTRY_RETENTION_NANOS = Duration.ofDays(30).toNanos();
 
     private final List<RuleUpdate> initialRules;
     private final Map<Integer, Long> initialEnd;
@@ -78,7 +82,12 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
     private final WallClock wallClock;
 
     private transient ValueState<AccountState> account;
-    private transient MapState<String, TxState> lifecycle;
+    /** Per account: its event-time history ({@link AccountState}). */
+    public static final ValueStateDescriptor<AccountState> ACCOUNT = new ValueStateDescriptor<>("account", AccountState.class);
+    /** Per account: transaction_id → {@link TxState#pack}. */
+    public static final MapStateDescriptor<String, Long> LIFECYCLE =
+            new MapStateDescriptor<>("lifecycle", Types.STRING, Types.LONG);
+    private transient MapState<String, Long> lifecycle;
     private transient RuleSet cached;
     private transient RuleSet initialSet;
     private transient Json.Writer json;
@@ -101,9 +110,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
 
     @Override
     public void open(OpenContext ctx) throws Exception {
-        account = getRuntimeContext().getState(new ValueStateDescriptor<>("account", AccountState.class));
-        lifecycle = getRuntimeContext().getMapState(
-                new MapStateDescriptor<>("lifecycle", Types.STRING, Types.POJO(TxState.class)));
+        account = getRuntimeContext().getState(ACCOUNT);
+        lifecycle = getRuntimeContext().getMapState(LIFECYCLE);
         json = new Json.Writer();
         metrics = new Metrics(getRuntimeContext().getMetricGroup().addGroup("finlake"));
         Map<String, String> init = new LinkedHashMap<>();
@@ -223,12 +231,9 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             errors.add(usdRange);
         }
         long now = wallClock.getAsLong();
-        AccountState acct = account.value();
-        if (acct != null && expire(acct, now)) {
-            account.update(acct);
-        }
         byte bit = TxState.bit(t.status);
-        TxState st = lifecycle.get(t.transactionId);
+        Long packed = lifecycle.get(t.transactionId);
+        TxState st = live(packed, ctx.currentWatermark());
         if (st == null) {
             if (bit == TxState.REVERSED) {
                 errors.add(new ErrorDetail("status", "invalid_transition",
@@ -254,12 +259,13 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         }
         t.amountUsd = FxTable.round(usd);
         if (st == null) {
-            first(t, usd, bit, rs, ctx, out, now);
+            first(t, usd, bit, rs, ctx, out, now, packed != null);
             return;
         }
         st.seen |= bit;
         st.status = bit;
-        st.touched = now;
+        // The TTL runs from the latest event; lifecycleDue stays a valid lower bound when it moves on.
+        st.touched = Math.max(st.touched, t.eventMillis());
         if (st.awaiting) {
             AccountState a = account.value();
             Pending p = a == null ? null : a.findPending(t.transactionId);
@@ -269,21 +275,37 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                 }
                 p.followers.add(t);
                 account.update(a);
-                lifecycle.put(t.transactionId, st);
+                lifecycle.put(t.transactionId, st.pack());
                 return;
             }
             st.awaiting = false; // its first event was decided: state from before a restore
         }
-        lifecycle.put(t.transactionId, st);
+        lifecycle.put(t.transactionId, st.pack());
         emitProcessed(t, st.flagged, out, now);
     }
 
+    /**
+     * The lifecycle entry, unless its TTL has passed in event time: an entry the cleanup timer has not
+     * reached yet (it runs at bucket boundaries) must not decide differently from one it has removed.
+     */
+    private TxState live(Long packed, long watermark) {
+        // A maximum watermark is end of input or every input idle, not time passing (see onTimer).
+        if (packed == null || (!TxState.awaiting(packed) && watermark != Long.MAX_VALUE
+                && TxState.expiresAt(packed, lifecycleTtl.toMillis()) <= watermark)) {
+            return null;
+        }
+        return TxState.unpack(packed);
+    }
+
+    /** @param replacesExpired an entry past its TTL that the cleanup has not reached is overwritten */
     private void first(Txn t, BigDecimal usd, byte bit, RuleSet rs, ReadOnlyContext ctx, Collector<OutRecord> out,
-            long now) throws Exception {
+            long now, boolean replacesExpired) throws Exception {
         AccountState a = account.value();
         if (a == null) {
             a = AccountState.fresh();
+            metrics.accounts.inc();
         }
+        metrics.transactions.inc();
         long seq = a.seq++;
         a.addTime(t.eventNanos);
         long wm = ctx.currentWatermark();
@@ -316,8 +338,11 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         st.seen = bit;
         st.status = bit;
         st.flagged = flagged;
-        st.touched = now;
-        a.enqueueExpiry(t.transactionId, now + lifecycleTtl.toMillis());
+        st.touched = t.eventMillis();
+        if (!replacesExpired) {
+            a.lifecycleCount++;
+        }
+        a.lifecycleDue = Math.min(a.lifecycleDue, st.touched + lifecycleTtl.toMillis());
         if (late) {
             a.fold(t.eventNanos, t.locationCountry);
             emitProcessed(t, flagged, out, now);
@@ -338,31 +363,45 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             a.addPending(p);
             ctx.timerService().registerEventTimeTimer(t.eventMillis());
         }
-        lifecycle.put(t.transactionId, st);
+        lifecycle.put(t.transactionId, st.pack());
+        scheduleCleanup(a, rs, ctx.timerService(), Long.MIN_VALUE);
         account.update(a);
     }
 
     /**
-     * Drops the lifecycle of transactions with no event for the state TTL (processing time, like Flink's
-     * state TTL). Returns whether the queue changed.
+     * Keeps one cleanup timer per account at its next expiry. A timer already registered earlier stays (it
+     * re-registers when it fires); one for a later time than needed is superseded, and fires as a no-op.
      */
-    private boolean expire(AccountState a, long now) throws Exception {
-        boolean changed = false;
+    private void scheduleCleanup(AccountState a, RuleSet rs, TimerService timers, long notBefore) {
+        long due = a.nextCleanup(rs.maxWindowNanos(), rs.maxLookbackNanos(), lifecycleTtl.toMillis());
+        if (due == Long.MAX_VALUE) {
+            return;
+        }
+        // Inside onTimer a timer at or before the one firing would fire again at once, without end.
+        due = Math.max(due, notBefore);
+        if (a.cleanupAt == 0 || due < a.cleanupAt) {
+            timers.registerEventTimeTimer(due);
+            a.cleanupAt = due;
+        }
+    }
+
+    /** Drops the account's lifecycle entries whose TTL has passed at event time {@code wm}. */
+    private void expireLifecycle(AccountState a, long wm) throws Exception {
         long ttl = lifecycleTtl.toMillis();
-        String id;
-        while ((id = a.pollExpired(now)) != null) {
-            changed = true;
-            TxState st = lifecycle.get(id);
-            if (st == null) {
-                continue;
-            }
-            if (st.touched + ttl <= now && !st.awaiting) {
-                lifecycle.remove(id);
+        long next = Long.MAX_VALUE;
+        int left = 0;
+        for (Iterator<Map.Entry<String, Long>> it = lifecycle.iterator(); it.hasNext(); ) {
+            long v = it.next().getValue();
+            long at = TxState.expiresAt(v, ttl);
+            if (at <= wm && !TxState.awaiting(v)) {
+                it.remove();
             } else {
-                a.enqueueExpiry(id, Math.max(st.touched + ttl, now + 1));
+                next = Math.min(next, Math.max(at, wm + 1));
+                left++;
             }
         }
-        return changed;
+        a.lifecycleCount = left;
+        a.lifecycleDue = next;
     }
 
     private static String newCountry(Rule r, Txn t, AccountState a) {
@@ -370,11 +409,15 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                 a.countries.get(t.locationCountry));
     }
 
+    /** Decides the pending transactions the watermark passed, then expires what it left behind. */
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutRecord> out) throws Exception {
         AccountState a = account.value();
         if (a == null) {
-            return;
+            return; // a superseded cleanup timer of an account that has expired as a whole
+        }
+        if (timestamp >= a.cleanupAt) {
+            a.cleanupAt = 0;
         }
         long now = wallClock.getAsLong();
         while (!a.pending.isEmpty() && Math.floorDiv(a.pending.get(0).eventNanos, 1_000_000L) <= timestamp) {
@@ -397,19 +440,35 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                         emitProcessed(f, flagged, out, now);
                     }
                 }
-                TxState st = lifecycle.get(p.transactionId);
-                if (st != null) {
+                Long packed = lifecycle.get(p.transactionId);
+                if (packed != null) {
+                    TxState st = TxState.unpack(packed);
                     st.flagged = flagged;
                     st.awaiting = false;
-                    lifecycle.put(p.transactionId, st);
+                    lifecycle.put(p.transactionId, st.pack());
                 }
             }
             a.fold(p.eventNanos, p.country);
         }
+        if (ctx.timerService().currentWatermark() == Long.MAX_VALUE) {
+            // End of input (replay), or every input idle with one of them at the maximum: no event time
+            // has passed, so nothing expires.
+            account.update(a);
+            return;
+        }
         RuleSet rs = rules(ctx.getBroadcastState(RULES));
         long wmNanos = timestamp * 1_000_000L;
-        a.dropTimesUpTo(wmNanos - Math.max(rs.maxWindowNanos(), MIN_TIMES_RETENTION_NANOS));
-        a.dropCountriesUpTo(wmNanos - Math.max(rs.maxLookbackNanos(), MIN_COUNTRY_RETENTION_NANOS));
+        a.dropTimesUpTo(wmNanos - rs.maxWindowNanos());
+        a.dropCountriesUpTo(wmNanos - rs.maxLookbackNanos());
+        if (timestamp >= a.lifecycleDue) {
+            expireLifecycle(a, timestamp);
+        }
+        if (a.isEmpty()) {
+            account.clear();
+            metrics.expiredAccounts.inc();
+            return;
+        }
+        scheduleCleanup(a, rs, ctx.timerService(), timestamp + 1);
         account.update(a);
     }
 
@@ -431,6 +490,10 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         final Counter valid;
         final Counter duplicates;
         final Counter late;
+        /** First events, and accounts whose state was created: with the expired ones, what state holds. */
+        final Counter transactions;
+        final Counter accounts;
+        final Counter expiredAccounts;
         private final Map<String, Counter> invalid = new HashMap<>();
         private final Map<String, Counter> alerts = new HashMap<>();
 
@@ -439,6 +502,9 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             valid = group.counter("valid");
             duplicates = group.counter("duplicates");
             late = group.counter("late_events");
+            transactions = group.counter("transactions");
+            accounts = group.counter("accounts_created");
+            expiredAccounts = group.counter("accounts_expired");
         }
 
         Counter invalid(String rule) {

@@ -1,6 +1,10 @@
 package io.finlake.flinkjob.engine;
 
-/** Lifecycle of one transaction: the statuses seen so far, the current one, and whether it was flagged. */
+/**
+ * Lifecycle of one transaction: the statuses seen so far, the current one, and whether it was flagged. Kept
+ * in state as one long ({@link #pack}): a lifecycle entry per live transaction is most of the job's state,
+ * and a long is 8 bytes where the POJO serializer writes a null mask and a field per member.
+ */
 public class TxState {
     public static final byte PENDING = 1;
     public static final byte COMPLETED = 2;
@@ -13,10 +17,35 @@ public class TxState {
     public boolean flagged;
     /** The first event still waits for the watermark; later events are held back until it is decided. */
     public boolean awaiting;
-    /** Processing time of the last event, for the lifecycle TTL. */
+    /** Event time (epoch ms) of the latest event: the lifecycle TTL runs from it, in event time. */
     public long touched;
 
     public TxState() {}
+
+    /** touched in the high 52 bits (signed, so pre-1970 times survive), the four small fields below. */
+    public long pack() {
+        return (touched << 12) | ((long) (seen & 0xF) << 8) | ((long) (status & 0xF) << 4)
+                | (flagged ? 2 : 0) | (awaiting ? 1 : 0);
+    }
+
+    public static TxState unpack(long v) {
+        TxState s = new TxState();
+        s.touched = v >> 12;
+        s.seen = (byte) ((v >>> 8) & 0xF);
+        s.status = (byte) ((v >>> 4) & 0xF);
+        s.flagged = (v & 2) != 0;
+        s.awaiting = (v & 1) != 0;
+        return s;
+    }
+
+    /** The event time at which this transaction's lifecycle may be dropped. */
+    public static long expiresAt(long packed, long ttlMillis) {
+        return (packed >> 12) + ttlMillis;
+    }
+
+    public static boolean awaiting(long packed) {
+        return (packed & 1) != 0;
+    }
 
     public static byte bit(String status) {
         return switch (status) {

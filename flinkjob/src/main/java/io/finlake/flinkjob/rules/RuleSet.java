@@ -23,14 +23,14 @@ public final class RuleSet {
         long w = 0;
         long l = 0;
         for (Rule r : rules) {
-            if (!r.enabled) {
-                continue;
-            }
-            on.add(r);
+            // Disabled rules count for retention: re-enabling one must find its history still there.
             if (Rule.VELOCITY.equals(r.type)) {
                 w = Math.max(w, r.windowNanos);
             } else if (Rule.NEW_COUNTRY.equals(r.type)) {
                 l = Math.max(l, r.lookbackNanos);
+            }
+            if (r.enabled) {
+                on.add(r);
             }
         }
         on.sort((a, b) -> a.name.compareTo(b.name));
@@ -72,10 +72,12 @@ public final class RuleSet {
         return fx;
     }
 
+    /** The widest velocity window of the rules in alert-rules, enabled or not: how long times are kept. */
     public long maxWindowNanos() {
         return maxWindowNanos;
     }
 
+    /** The widest new_country lookback, enabled or not: how long the countries of an account are kept. */
     public long maxLookbackNanos() {
         return maxLookbackNanos;
     }
