@@ -86,4 +86,36 @@ class RejectedRuleTest {
         }
         assertThat(alerts).containsExactly(Fixtures.id("x2") + " v1");
     }
+
+    @Test
+    void unusableRuleOnTheTopicBeforeTheStartIsDeadLetteredAndThePreviousVersionStaysInForce() throws Exception {
+        String bad = velocity(2, "2147483648");
+        Engine engine = new Engine(List.of(new RuleUpdate("rapid_activity", velocity(1, "2"), 0, 0),
+                new RuleUpdate("_fx_rates", FX, 0, 1), new RuleUpdate("rapid_activity", bad, 0, 2)),
+                Map.of(0, 3L), Duration.ofHours(48), () -> NOW);
+        h = ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(engine, t -> t.accountId, Types.STRING,
+                Engine.RULES);
+        h.processBroadcastWatermark(Long.MAX_VALUE);
+        Validator v = new Validator(() -> NOW, false);
+        for (String id : List.of("y1", "y2")) {
+            Parsed p = v.parse(Fixtures.txn(Fixtures.id(id), "2025-01-01T12:00:0" + id.charAt(1) + "Z", "AC1", "5",
+                    "USD").toString().getBytes(StandardCharsets.UTF_8), null, "raw-transactions", 0, 0, NOW);
+            h.processElement(p.txn, p.txn.eventMillis());
+        }
+        // The broadcast input re-reads the topic from the start; its first record builds the broadcast state.
+        h.processBroadcastElement(new RuleUpdate("rapid_activity", velocity(1, "2"), 0, 0), NOW);
+        h.watermark(Long.MAX_VALUE);
+
+        List<String> alerts = new ArrayList<>();
+        for (StreamRecord<OutRecord> r : h.getSideOutput(Outputs.ALERTS)) {
+            JsonNode a = Fixtures.JSON.readTree(r.getValue().value);
+            alerts.add(a.get("transaction_id").asText() + " v" + a.get("rule_version").asLong());
+        }
+        List<Long> deadOffsets = new ArrayList<>();
+        for (StreamRecord<OutRecord> r : h.getSideOutput(Outputs.DEAD_LETTERS)) {
+            deadOffsets.add(Fixtures.JSON.readTree(r.getValue().value).get("source").get("offset").asLong());
+        }
+        assertThat(alerts + " dead letters at offsets " + deadOffsets)
+                .isEqualTo(List.of(Fixtures.id("y2") + " v1") + " dead letters at offsets " + List.of(2L));
+    }
 }

@@ -114,16 +114,44 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         lifecycle = getRuntimeContext().getMapState(LIFECYCLE);
         json = new Json.Writer();
         metrics = new Metrics(getRuntimeContext().getMetricGroup().addGroup("finlake"));
+        initialSet = RuleSet.fromRecords(fold(initialRules, null).entrySet());
+        cached = null;
+    }
+
+    /**
+     * The rules in force after {@code updates}, applied in order as the broadcast input applies them: a
+     * record the job cannot parse leaves the previous version of its rule in force (it is handed to
+     * {@code rejected}, if given), so a start from the topic and a run that saw the records arrive agree.
+     */
+    private static Map<String, String> fold(List<RuleUpdate> updates,
+            java.util.function.BiConsumer<RuleUpdate, RuleParser.InvalidRuleException> rejected) {
         Map<String, String> init = new LinkedHashMap<>();
-        for (RuleUpdate u : initialRules) {
+        for (RuleUpdate u : updates) {
+            if (u.key == null || u.key.startsWith("__")) {
+                continue;
+            }
             if (u.value == null) {
                 init.remove(u.key);
-            } else {
+                continue;
+            }
+            try {
+                check(u);
                 init.put(u.key, u.value);
+            } catch (RuleParser.InvalidRuleException e) {
+                if (rejected != null) {
+                    rejected.accept(u, e);
+                }
             }
         }
-        initialSet = RuleSet.fromRecords(init.entrySet());
-        cached = null;
+        return init;
+    }
+
+    private static void check(RuleUpdate u) throws RuleParser.InvalidRuleException {
+        if (RuleParser.FX_KEY.equals(u.key)) {
+            RuleParser.parseFx(u.value);
+        } else {
+            RuleParser.parseRule(u.key, u.value);
+        }
     }
 
     // ---- rules -------------------------------------------------------------------------------------
@@ -156,12 +184,10 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         BroadcastState<String, String> bs = ctx.getBroadcastState(RULES);
         if (!stateIsCurrent(bs)) {
             bs.clear();
-            for (RuleUpdate i : initialRules) {
-                if (i.value == null) {
-                    bs.remove(i.key);
-                } else {
-                    bs.put(i.key, i.value);
-                }
+            // Records before the job started were read at start, not through this input: the ones it
+            // cannot apply are dead-lettered now, once per fresh broadcast state.
+            for (Map.Entry<String, String> e : fold(initialRules, (r, ex) -> rejectRule(r, ex, ctx)).entrySet()) {
+                bs.put(e.getKey(), e.getValue());
             }
             for (Map.Entry<Integer, Long> e : initialEnd.entrySet()) {
                 bs.put(APPLIED + e.getKey(), Long.toString(e.getValue()));
