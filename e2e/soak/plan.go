@@ -187,14 +187,21 @@ func flagDefault(help, flag string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
-// ttlClock reads the job's usage: a TTL documented as event time is not
-// scaled; anything else is taken as the processing-time TTL of today's job.
+// ttlClock reads the job's usage: a --state-ttl documented as event time
+// (its explanation, which may wrap lines, says so) is not scaled; anything
+// else is taken as a processing-time TTL, as jobs before this round had.
 func ttlClock(help string) string {
-	for _, line := range strings.Split(help, "\n") {
-		l := strings.ToLower(line)
-		if strings.Contains(l, "ttl") && strings.Contains(l, "event time") {
-			return "event"
-		}
+	flat := strings.ToLower(strings.Join(strings.Fields(help), " "))
+	i := strings.Index(flat, "--state-ttl:")
+	if i < 0 {
+		return "processing"
+	}
+	explained := flat[i+len("--state-ttl:"):]
+	if j := strings.Index(explained, " --"); j >= 0 {
+		explained = explained[:j]
+	}
+	if strings.Contains(explained, "event time") {
+		return "event"
 	}
 	return "processing"
 }

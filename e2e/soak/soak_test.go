@@ -81,7 +81,11 @@ func TestAProcessingTimeTTLIsScaledAndAnEventTimeOneIsNot(t *testing.T) {
 	if proc.TTLClock != "processing" || !hasArg(proc, "flink=--state-ttl=1080s") {
 		t.Fatalf("processing-time TTL: clock %s args %v, want --state-ttl=1080s (48h / 160)", proc.TTLClock, proc.ProcArgs)
 	}
-	ev := planFor(t, Options{Mode: ModeDays, Days: 7, FlinkHelp: "  --state-ttl 48h   lifecycle state TTL in event time"})
+	// The job's usage as it is worded, the clock on the explanation's second line.
+	help := "[--checkpoint-interval 1s] [--state-ttl 48h]\n" +
+		"  --state-ttl: a transaction's lifecycle (duplicate and transition checks) is kept this long\n" +
+		"  after its latest event, in event time. --state-backend rocksdb (default) keeps state in\n"
+	ev := planFor(t, Options{Mode: ModeDays, Days: 7, FlinkHelp: help})
 	if ev.TTLClock != "event" || !hasArg(ev, "flink=--state-ttl=48h") {
 		t.Fatalf("event-time TTL: clock %s args %v, want --state-ttl=48h", ev.TTLClock, ev.ProcArgs)
 	}
