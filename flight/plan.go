@@ -168,6 +168,11 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	// opening every data file.
 	countName, countOnly := q.CountStar()
 	countOnly = countOnly && !s.opts.NoMetadataAnswers
+	// SELECT min(c), max(c) FROM <table> reads a relation of each column's
+	// extremes instead, when the metadata tells them: DuckDB still computes
+	// the result, so its names and types are DuckDB's own.
+	extremeCols, extremesOnly := q.MinMax()
+	extremesOnly = extremesOnly && !s.opts.NoMetadataAnswers
 	var counted *int64
 	var lastPin *lakeview.Pin
 	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
@@ -208,6 +213,15 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			if ok {
 				counted = &n
 				return "(SELECT NULL)", nil
+			}
+		}
+		if extremesOnly && r.Meta == "" {
+			e, ok, err := s.lake.MinMaxSQL(ctx, pin, extremeCols)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				return e, nil
 			}
 		}
 		ekey := key + "|" + r.Meta
