@@ -288,9 +288,13 @@ func notNullColumns(cols []sqlrewrite.Column, sc *iceberg.Schema) []bool {
 	return out
 }
 
-// prepareSQL prepares a planned query on a fresh connection; its errors speak
-// of the user's text, and its schema keeps the table's NOT NULL columns.
+// prepareSQL prepares a planned query on a fresh connection, or takes an
+// idle statement of the same text from the pool; its errors speak of the
+// user's text, and its schema keeps the table's NOT NULL columns.
 func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *engine.Stmt, error) {
+	if conn, st, ok := s.pool.take(p.poolKey()); ok {
+		return conn, st, nil
+	}
 	conn, err := s.db.Connect()
 	if err != nil {
 		return nil, nil, err
@@ -302,6 +306,29 @@ func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *eng
 	}
 	st.MarkNotNull(p.notNull)
 	return conn, st, nil
+}
+
+// recycle gives a statement that ran to its end, or never ran, back to the
+// pool for the next query of the same text.
+func (s *Server) recycle(p *planned, conn *engine.Conn, st *engine.Stmt) {
+	s.pool.put(p.poolKey(), conn, st)
+}
+
+// poolKey is what a pooled statement must match: the DuckDB text and the
+// NOT NULL marks of its schema.
+func (p *planned) poolKey() string {
+	var b strings.Builder
+	b.Grow(len(p.sql) + 1 + len(p.notNull))
+	b.WriteString(p.sql)
+	b.WriteByte(0)
+	for _, n := range p.notNull {
+		if n {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	return b.String()
 }
 
 func describeAddColumn(ns string, ac *sqlrewrite.AddColumn) string {
