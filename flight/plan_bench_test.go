@@ -114,6 +114,20 @@ func BenchmarkQueryStages(b *testing.B) {
 			}
 		}
 	})
+	// What a pooled statement costs: prepared once, run again and again.
+	b.Run("run", func(b *testing.B) {
+		conn, st, err := s.prepareSQL(ctx, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		defer st.Close()
+		for b.Loop() {
+			if err := st.Stream(ctx, engine.Limits{}, func(r arrow.RecordBatch) error { r.Release(); return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// Through the wire with the Go ADBC client: a statement (GetFlightInfo +
 	// DoGet) and a prepared statement (create, GetFlightInfo, DoGet, close:
 	// what Python's cursor.execute does), each ending at the last batch.
