@@ -74,8 +74,8 @@ type Options struct {
 	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
 	HandleTTL      time.Duration // how long an unexecuted ticket or prepared statement lives (default 30m)
 	// NoMetadataAnswers makes DuckDB answer every query, also those the
-	// table metadata answers (SELECT count(*) FROM lake.<table>): for tests
-	// comparing both paths.
+	// table metadata answers (SELECT count(*) FROM lake.<table>, min/max of
+	// partition columns): for tests comparing both paths.
 	NoMetadataAnswers bool
 	Registerer        prometheus.Registerer
 	Logger            *slog.Logger
