@@ -281,3 +281,41 @@ func TestCountStarIsAnsweredWithoutOpeningADataFile(t *testing.T) {
 		t.Fatal("a filtered count read no data file: it must, and fail with the files gone")
 	}
 }
+
+func TestARepeatedQueryReusesItsDuckDBStatementYetSeesNewCommitsParametersAndTime(t *testing.T) {
+	l := newTestLake(t)
+	l.createTx(t, "transactions")
+	l.appendRows(t, "transactions", makeRows("a", 6, day1))
+	r := startServer(t, l, nil)
+	c := dial(t, r.Addr(), nil)
+	reused := func() int64 { return r.Server.Status().(map[string]any)["statements_reused"].(int64) }
+	const filtered = "SELECT count(*) FROM lake.transactions WHERE amount > 0"
+	if got := c.one(filtered); got != "6" {
+		t.Fatalf("first run: %s", got)
+	}
+	before := reused()
+	if got := c.one(filtered); got != "6" {
+		t.Fatalf("second run: %s", got)
+	}
+	if reused() == before {
+		t.Fatal("the second run of the same text prepared its statement anew: nothing is pooled")
+	}
+	l.appendRows(t, "transactions", makeRows("b", 2, day1))
+	if got := c.one(filtered); got != "8" {
+		t.Fatalf("after a commit of 2 rows: %s, want 8 (a pooled statement of the old snapshot ran)", got)
+	}
+	for _, id := range []string{"a-0001", "a-0002", "nope"} {
+		want := "1"
+		if id == "nope" {
+			want = "0"
+		}
+		if got := c.one("SELECT count(*) FROM lake.transactions WHERE transaction_id = ?", id); got != want {
+			t.Fatalf("count of %s: %s, want %s (the previous parameter stuck to a reused statement?)", id, got, want)
+		}
+	}
+	first := c.one("SELECT CAST(epoch_us(now()) AS VARCHAR) || '/' || CAST(random() AS VARCHAR)")
+	time.Sleep(5 * time.Millisecond)
+	if again := c.one("SELECT CAST(epoch_us(now()) AS VARCHAR) || '/' || CAST(random() AS VARCHAR)"); again == first {
+		t.Fatalf("now() and random() gave %s twice: a reused statement kept the first run's values", first)
+	}
+}

@@ -169,6 +169,11 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	// opening every data file.
 	countName, countOnly := q.CountStar()
 	countOnly = countOnly && !s.opts.NoMetadataAnswers
+	// SELECT min(c), max(c) FROM <table> reads a relation of each column's
+	// extremes instead, when the metadata tells them: DuckDB still computes
+	// the result, so its names and types are DuckDB's own.
+	extremeCols, extremesOnly := q.MinMax()
+	extremesOnly = extremesOnly && !s.opts.NoMetadataAnswers
 	var counted *int64
 	var lastPin *lakeview.Pin
 	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
@@ -209,6 +214,15 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 			if ok {
 				counted = &n
 				return "(SELECT NULL)", nil
+			}
+		}
+		if extremesOnly && r.Meta == "" {
+			e, ok, err := s.lake.MinMaxSQL(ctx, pin, extremeCols)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				return e, nil
 			}
 		}
 		ekey := key + "|" + r.Meta
@@ -278,9 +292,13 @@ func notNullColumns(cols []sqlrewrite.Column, sc *iceberg.Schema) []bool {
 	return out
 }
 
-// prepareSQL prepares a planned query on a fresh connection; its errors speak
-// of the user's text, and its schema keeps the table's NOT NULL columns.
+// prepareSQL prepares a planned query on a fresh connection, or takes an
+// idle statement of the same text from the pool; its errors speak of the
+// user's text, and its schema keeps the table's NOT NULL columns.
 func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *engine.Stmt, error) {
+	if conn, st, ok := s.pool.take(p.poolKey()); ok {
+		return conn, st, nil
+	}
 	conn, err := s.db.Connect()
 	if err != nil {
 		return nil, nil, err
@@ -292,6 +310,29 @@ func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *eng
 	}
 	st.MarkNotNull(p.notNull)
 	return conn, st, nil
+}
+
+// recycle gives a statement that ran to its end, or never ran, back to the
+// pool for the next query of the same text.
+func (s *Server) recycle(p *planned, conn *engine.Conn, st *engine.Stmt) {
+	s.pool.put(p.poolKey(), conn, st)
+}
+
+// poolKey is what a pooled statement must match: the DuckDB text and the
+// NOT NULL marks of its schema.
+func (p *planned) poolKey() string {
+	var b strings.Builder
+	b.Grow(len(p.sql) + 1 + len(p.notNull))
+	b.WriteString(p.sql)
+	b.WriteByte(0)
+	for _, n := range p.notNull {
+		if n {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	return b.String()
 }
 
 func describeAddColumn(ns string, ac *sqlrewrite.AddColumn) string {

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-adbc/go/adbc"
+	adbcfs "github.com/apache/arrow-adbc/go/adbc/driver/flightsql"
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
@@ -111,4 +114,61 @@ func BenchmarkQueryStages(b *testing.B) {
 			}
 		}
 	})
+	// What a pooled statement costs: prepared once, run again and again.
+	b.Run("run", func(b *testing.B) {
+		conn, st, err := s.prepareSQL(ctx, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		defer st.Close()
+		for b.Loop() {
+			if err := st.Stream(ctx, engine.Limits{}, func(r arrow.RecordBatch) error { r.Release(); return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Through the wire with the Go ADBC client: a statement (GetFlightInfo +
+	// DoGet) and a prepared statement (create, GetFlightInfo, DoGet, close:
+	// what Python's cursor.execute does), each ending at the last batch.
+	db, err := adbcfs.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{adbc.OptionKeyURI: "grpc://" + r.Addr()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	cn, err := db.Open(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cn.Close()
+	run := func(b *testing.B, prepare bool) {
+		for b.Loop() {
+			st, err := cn.NewStatement()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := st.SetSqlQuery(sql); err != nil {
+				b.Fatal(err)
+			}
+			if prepare {
+				if err := st.Prepare(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rdr, _, err := st.ExecuteQuery(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rdr.Next() {
+			}
+			err = rdr.Err()
+			rdr.Release()
+			st.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("adbc statement", func(b *testing.B) { run(b, false) })
+	b.Run("adbc prepared", func(b *testing.B) { run(b, true) })
 }

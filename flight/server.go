@@ -74,8 +74,8 @@ type Options struct {
 	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
 	HandleTTL      time.Duration // how long an unexecuted ticket or prepared statement lives (default 30m)
 	// NoMetadataAnswers makes DuckDB answer every query, also those the
-	// table metadata answers (SELECT count(*) FROM lake.<table>): for tests
-	// comparing both paths.
+	// table metadata answers (SELECT count(*) FROM lake.<table>, min/max of
+	// partition columns): for tests comparing both paths.
 	NoMetadataAnswers bool
 	Registerer        prometheus.Registerer
 	Logger            *slog.Logger
@@ -97,6 +97,7 @@ type Server struct {
 	tickets  map[string]*ticket
 	prepared map[string]*preparedStmt
 	heldN    int // DuckDB statements kept prepared for a coming execution
+	pool     *stmtPool
 	started  time.Time
 	queries  int64
 	failures int64
@@ -131,35 +132,39 @@ type preparedStmt struct {
 // the execution that follows so DuckDB binds the query (reading every data
 // file's footer) once.
 type held struct {
+	plan *planned
 	conn *engine.Conn
 	st   *engine.Stmt
 }
 
 // maxHeld bounds the DuckDB connections kept open for coming executions;
-// beyond it, an execution prepares its statement itself.
-const maxHeld = 64
+// beyond it, an execution prepares its statement itself. maxPooled bounds
+// the idle statements kept for queries of the same text.
+const (
+	maxHeld   = 64
+	maxPooled = 32
+)
 
-// hold keeps conn and st for the coming execution, or closes them when
+// hold keeps conn and st for the coming execution of p, or pools them when
 // maxHeld are kept already.
-func (s *Server) hold(conn *engine.Conn, st *engine.Stmt) *held {
+func (s *Server) hold(p *planned, conn *engine.Conn, st *engine.Stmt) *held {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.heldN >= maxHeld {
-		st.Close()
-		conn.Close()
+		s.mu.Unlock()
+		s.recycle(p, conn, st)
 		return nil
 	}
 	s.heldN++
-	return &held{conn: conn, st: st}
+	s.mu.Unlock()
+	return &held{plan: p, conn: conn, st: st}
 }
 
-// release closes a held statement that will not run (nil: nothing).
+// release pools a held statement that will not run (nil: nothing).
 func (s *Server) release(h *held) {
 	if h == nil {
 		return
 	}
-	h.st.Close()
-	h.conn.Close()
+	s.recycle(h.plan, h.conn, h.st)
 	s.mu.Lock()
 	s.heldN--
 	s.mu.Unlock()
@@ -194,7 +199,7 @@ func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, e
 		auth = &Auth{}
 	}
 	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
-		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, started: time.Now()}
+		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now()}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
@@ -253,9 +258,12 @@ func (s *Server) Janitor(ctx context.Context) {
 
 // Status is the /status document.
 func (s *Server) Status() any {
+	idle, reused := s.pool.stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return map[string]any{
+		"idle_statements":     idle,
+		"statements_reused":   reused,
 		"service":             "flight",
 		"started":             s.started.UTC().Format(time.RFC3339),
 		"uptime_seconds":      int64(time.Since(s.started).Seconds()),
@@ -308,6 +316,7 @@ func (s *Server) Close() {
 	for _, h := range drop {
 		s.release(h)
 	}
+	s.pool.closeAll()
 }
 
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -452,7 +461,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 			}
 		}
 		schema := lakeview.WithSnapshotMetadata(st.Schema(), p.pins)
-		if h = s.hold(conn, st); h == nil {
+		if h = s.hold(p, conn, st); h == nil {
 			return s.issue(&ticket{plan: p, params: params, created: time.Now()}, schema, desc)
 		}
 	} else if len(params) > 0 || h.st.NumParams() > 0 {
@@ -558,10 +567,9 @@ func (s *Server) describePlan(ctx context.Context, query string, asOf sqlrewrite
 	}
 	d := &described{plan: p, schema: st.Schema(), params: st.ParamSchema()}
 	if keep {
-		d.held = s.hold(conn, st)
+		d.held = s.hold(p, conn, st)
 	} else {
-		st.Close()
-		conn.Close()
+		s.recycle(p, conn, st)
 	}
 	return d, nil
 }
@@ -620,16 +628,23 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *planned, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
 	start := time.Now()
 	s.m.active.Inc()
+	var err error
 	defer func() {
-		st.Close()
-		conn.Close()
+		// Only a statement that ran to its end is reused: an interrupted one
+		// may still carry the interrupt.
+		if err == nil && ctx.Err() == nil {
+			s.recycle(p, conn, st)
+		} else {
+			st.Close()
+			conn.Close()
+		}
 		cancel()
 		close(ch)
 		s.m.active.Dec()
 	}()
 	var rows, bytes int64
 	first := true
-	err := st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
+	err = st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
 		rows += rec.NumRows()
 		size := util.TotalRecordSize(rec)
 		bytes += size

@@ -14,6 +14,7 @@ import (
 type Locator struct {
 	db    *sql.DB
 	query string
+	stmt  *sql.Stmt // query, prepared once: parsing it was most of a lookup's cost
 }
 
 // OpenLocator opens its own handle on cfg's catalog database (the catalog
@@ -38,16 +39,31 @@ func OpenLocator(ctx context.Context, cfg Config) (*Locator, error) {
 	if _, err := l.Locations(ctx, Namespace); err != nil && strings.Contains(err.Error(), "iceberg_type") {
 		l.query = base
 	}
+	if l.stmt, err = db.PrepareContext(ctx, l.query); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare the metadata location query: %w", err)
+	}
 	return l, nil
 }
 
 // Close releases the database handle.
-func (l *Locator) Close() error { return l.db.Close() }
+func (l *Locator) Close() error {
+	if l.stmt != nil {
+		l.stmt.Close()
+	}
+	return l.db.Close()
+}
 
 // Locations maps each table of namespace (lower-case name) to its current
 // metadata file.
 func (l *Locator) Locations(ctx context.Context, namespace string) (map[string]string, error) {
-	rows, err := l.db.QueryContext(ctx, l.query, CatalogName, namespace)
+	var rows *sql.Rows
+	var err error
+	if l.stmt != nil {
+		rows, err = l.stmt.QueryContext(ctx, CatalogName, namespace)
+	} else {
+		rows, err = l.db.QueryContext(ctx, l.query, CatalogName, namespace)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read metadata locations of %s: %w", namespace, err)
 	}

@@ -41,8 +41,9 @@ type Lake struct {
 	mu     sync.Mutex
 	loaded map[string]loadedTable // table name -> its metadata as last loaded
 	files  map[string][]FileInfo
-	fileQ  []string         // insertion order of files, for a bounded cache
-	counts map[string]int64 // table location@snapshot -> live rows, when the manifest list tells
+	fileQ  []string               // insertion order of files, for a bounded cache
+	counts map[string]int64       // table location@snapshot -> live rows, when the manifest list tells
+	bounds map[string]boundsEntry // table location@snapshot#field id -> the column's extremes
 }
 
 // Locator reports each table's current metadata location (one cheap catalog
@@ -63,7 +64,7 @@ func New(cat catalog.Catalog, catalogName, namespace, warehouse string) *Lake {
 		wh += "/"
 	}
 	return &Lake{cat: cat, namespace: namespace, catName: catalogName, warehouse: wh, files: map[string][]FileInfo{},
-		loaded: map[string]loadedTable{}, counts: map[string]int64{}}
+		loaded: map[string]loadedTable{}, counts: map[string]int64{}, bounds: map[string]boundsEntry{}}
 }
 
 // WithLocator makes the lake cache parsed table metadata, keyed by the

@@ -1,6 +1,9 @@
 package sqlrewrite
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCountStarRecognizesOnlyAnUnfilteredCountOfOneTable(t *testing.T) {
 	for sql, want := range map[string]string{
@@ -48,6 +51,49 @@ func TestCountStarRecognizesOnlyAnUnfilteredCountOfOneTable(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%s: CountStar = %q (ok %v), want %q", sql, got, ok, want)
+		}
+	}
+}
+
+func TestMinMaxRecognizesOnlyMinAndMaxOfColumnsOfOneTable(t *testing.T) {
+	for sql, want := range map[string]string{
+		"SELECT min(day) FROM lake.transactions":                                  "day",
+		"select MAX( day ) from transactions;":                                    "day",
+		"SELECT min(day) AS lo, max(day) hi FROM transactions t":                  "day",
+		`SELECT min("timestamp") "Lo", max(t."Timestamp") FROM transactions AS t`: "timestamp",
+		"SELECT min(a), max(b), min(a) FROM transactions FOR VERSION AS OF 12":    "a,b",
+		"SELECT min(day) FROM transactions WHERE amount > 0":                      "",
+		"SELECT min(day) FROM transactions GROUP BY currency":                     "",
+		"SELECT min(day) FROM transactions LIMIT 0":                               "",
+		"SELECT min(day), count(*) FROM transactions":                             "",
+		"SELECT min(day) + 1 FROM transactions":                                   "",
+		"SELECT min(day)::VARCHAR FROM transactions":                              "",
+		"SELECT min(DISTINCT day) FROM transactions":                              "",
+		"SELECT min(day + 1) FROM transactions":                                   "",
+		"SELECT min(day) FILTER (WHERE amount > 0) FROM transactions":             "",
+		"SELECT min(day) OVER () FROM transactions":                               "",
+		"SELECT min(day), FROM transactions":                                      "",
+		"SELECT day FROM transactions":                                            "",
+		"SELECT sum(day) FROM transactions":                                       "",
+		"SELECT min(day) FROM transactions, alerts":                               "",
+		`SELECT min(day) FROM "transactions$files"`:                               "",
+		"SELECT min(day) FROM (SELECT * FROM transactions)":                       "",
+		"SELECT min((SELECT 1 FROM alerts)) FROM transactions":                    "",
+		"SELECT min(day) FROM transactions UNION ALL SELECT 1":                    "",
+		"SELECT DISTINCT min(day) FROM transactions":                              "",
+		"SELECT min(day) FROM transactions TABLESAMPLE 10%":                       "",
+	} {
+		q, err := Parse(sql, cat)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		cols, ok := q.MinMax()
+		got := strings.ToLower(strings.Join(cols, ","))
+		if !ok {
+			got = ""
+		}
+		if got != want {
+			t.Errorf("%s: MinMax = %q (ok %v), want %q", sql, got, ok, want)
 		}
 	}
 }
