@@ -302,25 +302,24 @@ public final class Validator {
      * lake's decimal(18,2), is rejected rather than rounded downstream.
      */
     private static void checkAmount(Txn t, boolean currencyOk, List<ErrorDetail> errors) {
-        String plain = plain(t.amount);
         if (t.amount.signum() == 0) {
-            errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", plain));
+            errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", plain(t.amount)));
             return;
         }
         if (t.amount.signum() < 0 && t.transactionType != null && TYPES.contains(t.transactionType)
                 && !"refund".equals(t.transactionType)) {
             errors.add(new ErrorDetail("amount", "sign", "positive, negative only for refunds",
-                    plain + " (" + t.transactionType + ")"));
+                    plain(t.amount) + " (" + t.transactionType + ")"));
         }
         if (t.amount.abs().compareTo(EnrichedTransaction.MAX_AMOUNT) > 0) {
-            errors.add(new ErrorDetail("amount", "range", EnrichedTransaction.RANGE_EXPECTED, plain));
+            errors.add(new ErrorDetail("amount", "range", EnrichedTransaction.RANGE_EXPECTED, plain(t.amount)));
         }
         int digits = currencyOk ? minorUnits(t.currency) : -1;
         if (digits >= 0 && t.amount.stripTrailingZeros().scale() > digits) {
             errors.add(new ErrorDetail("amount", "minor_units",
                     "at most " + digits + " decimal" + (digits == 1 ? "" : "s") + " (the minor unit of " + t.currency
                             + ")",
-                    plain));
+                    plain(t.amount)));
         }
     }
 
