@@ -6,7 +6,9 @@
 #   N=200000 JAVA_OPTS=-Xmx1g bench/flinkjob-replay.sh
 #
 # Prints the job's JSON summary: records_per_second = records / job_seconds (the job's net run time,
-# without the ~3 s of starting the local Flink cluster, which "seconds" includes).
+# without the ~3 s of starting the local Flink cluster, which "seconds" includes). On stderr, the JVM's
+# wall and CPU time (user+sys): on a shared machine CPU per record is the steadier figure (an empty
+# input costs ~10 s of CPU for starting the cluster and JIT; subtract it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FINLAKE_BIN:-bin/lakectl}
@@ -18,6 +20,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$BIN" generate --count "$N" --seed 1 --output "$dir/in.jsonl" --http off --progress=false 2>/dev/null
 echo "input: $N records, $(du -h "$dir/in.jsonl" | cut -f1)" >&2
+TIMEFORMAT='replay JVM: wall %Rs, cpu user %Us + sys %Ss'
 # shellcheck disable=SC2086
-java ${JAVA_OPTS:--Xmx2g} -jar "$JAR" --replay "$dir/in.jsonl" --rules config/rules.yaml \
+time java ${JAVA_OPTS:--Xmx2g} -jar "$JAR" --replay "$dir/in.jsonl" --rules config/rules.yaml \
     --fx config/fx_rates.yaml --out "$dir/out"

@@ -28,7 +28,41 @@ public record AlertRecord(String alertId, String transactionId, String accountId
                 r.type, r.version, r.severity, Json.millis(now), description, t.raw);
     }
 
+    private static final byte[] ALERT_ID = Json.ascii("{\"alert_id\":"),
+            TRANSACTION_ID = Json.ascii(",\"transaction_id\":"), ACCOUNT_ID = Json.ascii(",\"account_id\":"),
+            RULE_NAME = Json.ascii(",\"rule_name\":"), RULE_TYPE = Json.ascii(",\"rule_type\":"),
+            RULE_VERSION = Json.ascii(",\"rule_version\":"), SEVERITY = Json.ascii(",\"severity\":"),
+            ALERT_TIMESTAMP = Json.ascii(",\"alert_timestamp\":"), DESCRIPTION = Json.ascii(",\"description\":"),
+            TRANSACTION = Json.ascii(",\"transaction\":"), END = Json.ascii("}");
+
+    /**
+     * The record as JSON: by hand when every string is plain ASCII and the original a single ASCII line (nearly
+     * always), else with Jackson.
+     */
     public byte[] write(Json.Writer w) {
+        w.fast();
+        boolean plain = transaction.indexOf('\n') < 0 && transaction.indexOf('\r') < 0
+                && w.raw(ALERT_ID).string(alertId)
+                && w.raw(TRANSACTION_ID).string(transactionId)
+                && w.raw(ACCOUNT_ID).string(accountId)
+                && w.raw(RULE_NAME).string(ruleName)
+                && w.raw(RULE_TYPE).string(ruleType);
+        if (plain) {
+            w.raw(RULE_VERSION).number(ruleVersion);
+            plain = w.raw(SEVERITY).string(severity)
+                    && w.raw(ALERT_TIMESTAMP).string(alertTimestamp)
+                    && w.raw(DESCRIPTION).string(description)
+                    && w.raw(TRANSACTION).rawAscii(transaction.strip());
+        }
+        if (plain) {
+            w.raw(END);
+            return w.bytes();
+        }
+        return writeWithJackson(w);
+    }
+
+    /** The reference writer, for records with a string to escape or beyond ASCII. */
+    public byte[] writeWithJackson(Json.Writer w) {
         JsonGenerator g = w.begin();
         try {
             g.writeStartObject();

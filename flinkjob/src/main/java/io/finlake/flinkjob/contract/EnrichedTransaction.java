@@ -26,7 +26,42 @@ public record EnrichedTransaction(String transactionId, String timestamp, String
                 Json.millis(now), day(Math.floorDiv(t.eventNanos, 86_400_000_000_000L)), flagged);
     }
 
+    private static final byte[] TRANSACTION_ID = Json.ascii("{\"transaction_id\":"),
+            TIMESTAMP = Json.ascii(",\"timestamp\":"), ACCOUNT_ID = Json.ascii(",\"account_id\":"),
+            AMOUNT = Json.ascii(",\"amount\":"), CURRENCY = Json.ascii(",\"currency\":"),
+            MERCHANT_NAME = Json.ascii(",\"merchant_name\":"), MERCHANT_CATEGORY = Json.ascii(",\"merchant_category\":"),
+            TRANSACTION_TYPE = Json.ascii(",\"transaction_type\":"), LOCATION_COUNTRY = Json.ascii(",\"location_country\":"),
+            STATUS = Json.ascii(",\"status\":"), AMOUNT_USD = Json.ascii(",\"amount_usd\":"),
+            PROCESSING_TIMESTAMP = Json.ascii(",\"processing_timestamp\":"),
+            PARTITION_DATE = Json.ascii(",\"partition_date\":"), IS_FLAGGED = Json.ascii(",\"is_flagged\":"),
+            END = Json.ascii("}");
+
+    /** The record as JSON: by hand when every string is plain ASCII (nearly always), else with Jackson. */
     public byte[] write(Json.Writer w) {
+        w.fast();
+        boolean plain = w.raw(TRANSACTION_ID).string(transactionId)
+                && w.raw(TIMESTAMP).string(timestamp)
+                && w.raw(ACCOUNT_ID).string(accountId)
+                && w.raw(AMOUNT).decimal(amount)
+                && w.raw(CURRENCY).string(currency)
+                && w.raw(MERCHANT_NAME).string(merchantName)
+                && w.raw(MERCHANT_CATEGORY).string(merchantCategory)
+                && w.raw(TRANSACTION_TYPE).string(transactionType)
+                && w.raw(LOCATION_COUNTRY).string(locationCountry)
+                && w.raw(STATUS).string(status)
+                && w.raw(AMOUNT_USD).decimal(amountUsd)
+                && w.raw(PROCESSING_TIMESTAMP).string(processingTimestamp)
+                && w.raw(PARTITION_DATE).string(partitionDate);
+        if (plain) {
+            w.raw(IS_FLAGGED).bool(isFlagged);
+            w.raw(END);
+            return w.bytes();
+        }
+        return writeWithJackson(w);
+    }
+
+    /** The reference writer, for records with a string to escape or beyond ASCII. */
+    public byte[] writeWithJackson(Json.Writer w) {
         JsonGenerator g = w.begin();
         try {
             g.writeStartObject();

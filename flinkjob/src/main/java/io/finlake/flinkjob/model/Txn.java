@@ -5,7 +5,8 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 
 /** A transaction event that passed the stateless checks, with the coordinates of the raw record. */
 public class Txn {
-    public static final TypeInformation<Txn> TYPE = TypeInformation.of(Txn.class);
+    /** How Txn goes between operators: {@link TxnSerializer}, not the reflective POJO serializer. */
+    public static final TypeInformation<Txn> TYPE = new OwnType<>(Txn.class, new TxnSerializer());
 
     public String transactionId;
     /** The timestamp exactly as the producer wrote it. */

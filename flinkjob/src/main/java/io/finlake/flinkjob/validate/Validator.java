@@ -1,6 +1,9 @@
 package io.finlake.flinkjob.validate;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +13,7 @@ import io.finlake.flinkjob.contract.EnrichedTransaction;
 import io.finlake.flinkjob.model.ErrorDetail;
 import io.finlake.flinkjob.model.Parsed;
 import io.finlake.flinkjob.model.Txn;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -22,6 +26,7 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Currency;
 import java.util.HashSet;
 import java.util.List;
@@ -54,8 +59,23 @@ public final class Validator {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
 
+    /** Indexes into {@link #REQUIRED}, the field table of the record being checked. */
+    private static final int F_TRANSACTION_ID = 0, F_TIMESTAMP = 1, F_ACCOUNT_ID = 2, F_AMOUNT = 3, F_CURRENCY = 4,
+            F_MERCHANT_NAME = 5, F_MERCHANT_CATEGORY = 6, F_TRANSACTION_TYPE = 7, F_LOCATION_COUNTRY = 8,
+            F_STATUS = 9;
+    /** What a field of the table holds: absent, JSON null, the expected type, or another type. */
+    private static final byte MISSING = 0, NULL = 1, VALUE = 2, OTHER = 3;
+    /** The streaming parser's factory: same read constraints as MAPPER's; duplicates are caught by the table. */
+    private static final JsonFactory FLAT = JsonFactory.builder().build();
+
     private final LongSupplier wallClock;
     private final boolean generationTimeIsEventTime;
+    /** False: every record through the tree (the reference the fast path is tested against). */
+    private final boolean streaming;
+    private final byte[] kind = new byte[REQUIRED.length];
+    /** A string field's value, or for {@link #OTHER} the field's JSON text (as in the error message). */
+    private final String[] str = new String[REQUIRED.length];
+    private BigDecimal number;
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -66,8 +86,13 @@ public final class Validator {
      *     its own {@code timestamp}
      */
     public Validator(LongSupplier wallClock, boolean generationTimeIsEventTime) {
+        this(wallClock, generationTimeIsEventTime, true);
+    }
+
+    Validator(LongSupplier wallClock, boolean generationTimeIsEventTime, boolean streaming) {
         this.wallClock = wallClock;
         this.generationTimeIsEventTime = generationTimeIsEventTime;
+        this.streaming = streaming;
     }
 
     public Parsed parse(byte[] value, byte[] key, String topic, int partition, long offset, long kafkaTimestamp) {
@@ -109,35 +134,32 @@ public final class Validator {
             errors.add(new ErrorDetail("$", "utf8", "UTF-8 encoded JSON text", "bytes that are not valid UTF-8"));
             return null;
         }
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            errors.add(new ErrorDetail("$", "json", "a JSON object", "not JSON: " + firstLine(e.getOriginalMessage())));
-            return null;
-        }
-        if (root == null || !root.isObject()) {
-            errors.add(new ErrorDetail("$", "json", "a JSON object",
-                    root == null ? "empty input" : "JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)));
+        if (!(streaming && readFlat(value)) && !readTree(text, errors)) {
             return null;
         }
         Txn t = new Txn();
         t.raw = text;
-        t.transactionId = string(root, "transaction_id", errors);
+        t.transactionId = string(F_TRANSACTION_ID, errors);
         if (t.transactionId != null && !isUuid(t.transactionId)) {
             errors.add(new ErrorDetail("transaction_id", "uuid", "UUID: 8-4-4-4-12 hexadecimal digits",
                     clip(t.transactionId)));
         }
-        t.timestamp = string(root, "timestamp", errors);
+        t.timestamp = string(F_TIMESTAMP, errors);
         boolean timeOk = false;
         if (t.timestamp != null) {
-            try {
-                Instant at = OffsetDateTime.parse(t.timestamp, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
-                t.eventNanos = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000_000L), at.getNano());
+            long nanos = Timestamps.utcEpochNanos(t.timestamp);
+            if (nanos != Timestamps.NOT_SIMPLE) {
+                t.eventNanos = nanos;
                 timeOk = true;
-            } catch (DateTimeParseException | ArithmeticException e) {
-                errors.add(new ErrorDetail("timestamp", "iso8601",
-                        "ISO 8601 date-time with zone, e.g. 2026-11-26T01:02:03.456Z", clip(t.timestamp)));
+            } else {
+                try {
+                    Instant at = OffsetDateTime.parse(t.timestamp, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+                    t.eventNanos = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000_000L), at.getNano());
+                    timeOk = true;
+                } catch (DateTimeParseException | ArithmeticException e) {
+                    errors.add(new ErrorDetail("timestamp", "iso8601",
+                            "ISO 8601 date-time with zone, e.g. 2026-11-26T01:02:03.456Z", clip(t.timestamp)));
+                }
             }
         }
         if (timeOk) {
@@ -148,46 +170,46 @@ public final class Validator {
                         clip(t.timestamp)));
             }
         }
-        t.accountId = string(root, "account_id", errors);
+        t.accountId = string(F_ACCOUNT_ID, errors);
         if (t.accountId != null && !isAlphanumeric(t.accountId)) {
             errors.add(new ErrorDetail("account_id", "alphanumeric", "letters and digits only, non-empty",
                     clip(t.accountId)));
         }
-        t.transactionType = string(root, "transaction_type", errors);
+        t.transactionType = string(F_TRANSACTION_TYPE, errors);
         if (t.transactionType != null && !TYPES.contains(t.transactionType)) {
             errors.add(new ErrorDetail("transaction_type", "enum", "one of purchase, withdrawal, transfer, refund",
                     clip(t.transactionType)));
         }
-        JsonNode amount = present(root, "amount", "non-null decimal", errors);
-        t.currency = string(root, "currency", errors);
+        boolean amount = present(F_AMOUNT, "non-null decimal", errors);
+        t.currency = string(F_CURRENCY, errors);
         boolean currencyOk = t.currency != null && CURRENCIES.contains(t.currency);
         if (t.currency != null && !currencyOk) {
             errors.add(new ErrorDetail("currency", "iso4217", "ISO 4217 currency code, e.g. USD", clip(t.currency)));
         }
-        if (amount != null) {
-            if (!amount.isNumber()) {
-                errors.add(new ErrorDetail("amount", "decimal", "a JSON number", clip(amount.toString())));
+        if (amount) {
+            if (kind[F_AMOUNT] == OTHER) {
+                errors.add(new ErrorDetail("amount", "decimal", "a JSON number", clip(str[F_AMOUNT])));
             } else {
-                t.amount = amount.decimalValue();
+                t.amount = number;
                 checkAmount(t, currencyOk, errors);
             }
         }
-        t.merchantName = string(root, "merchant_name", errors);
+        t.merchantName = string(F_MERCHANT_NAME, errors);
         if (t.merchantName != null && t.merchantName.isBlank()) {
             errors.add(new ErrorDetail("merchant_name", "non_blank", "a non-blank merchant name", clip(t.merchantName)));
         }
-        t.merchantCategory = string(root, "merchant_category", errors);
+        t.merchantCategory = string(F_MERCHANT_CATEGORY, errors);
         if (t.merchantCategory != null && !CATEGORIES.contains(t.merchantCategory)) {
             errors.add(new ErrorDetail("merchant_category", "enum",
                     "one of retail, dining, travel, online, groceries, entertainment, utilities",
                     clip(t.merchantCategory)));
         }
-        t.locationCountry = string(root, "location_country", errors);
+        t.locationCountry = string(F_LOCATION_COUNTRY, errors);
         if (t.locationCountry != null && !COUNTRIES.contains(t.locationCountry)) {
             errors.add(new ErrorDetail("location_country", "iso3166_alpha2",
                     "ISO 3166-1 alpha-2 country code, e.g. FR", clip(t.locationCountry)));
         }
-        t.status = string(root, "status", errors);
+        t.status = string(F_STATUS, errors);
         if (t.status != null && !STATUSES.contains(t.status)) {
             errors.add(new ErrorDetail("status", "enum", "one of pending, completed, failed, reversed",
                     clip(t.status)));
@@ -196,30 +218,108 @@ public final class Validator {
     }
 
     /**
+     * The fast path, for the common record: a flat object of the known fields only, each at most once, with
+     * a string (amount: a number) or null each. Fills the field table straight from Jackson's streaming parser,
+     * without a tree. Anything else (nesting, other types, unknown or repeated fields, bad JSON) returns false
+     * and the record goes through {@link #readTree}, which owns every error message about the record's shape.
+     */
+    boolean readFlat(byte[] value) {
+        Arrays.fill(kind, MISSING);
+        Arrays.fill(str, null);
+        number = null;
+        try (JsonParser p = FLAT.createParser(value)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            String name;
+            while ((name = p.nextFieldName()) != null) {
+                int i = fieldIndex(name);
+                if (i < 0 || kind[i] != MISSING) {
+                    return false;
+                }
+                JsonToken tok = p.nextToken();
+                if (tok == JsonToken.VALUE_NULL) {
+                    kind[i] = NULL;
+                } else if (i == F_AMOUNT) {
+                    if (tok != JsonToken.VALUE_NUMBER_INT && tok != JsonToken.VALUE_NUMBER_FLOAT) {
+                        return false;
+                    }
+                    number = p.getDecimalValue();
+                    kind[i] = VALUE;
+                } else if (tok == JsonToken.VALUE_STRING) {
+                    str[i] = p.getText();
+                    kind[i] = VALUE;
+                } else {
+                    return false;
+                }
+            }
+            return p.currentToken() == JsonToken.END_OBJECT && p.nextToken() == null;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The general path: the record as a Jackson tree; false (with the error) when it is not a JSON object. */
+    private boolean readTree(String text, List<ErrorDetail> errors) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            errors.add(new ErrorDetail("$", "json", "a JSON object", "not JSON: " + firstLine(e.getOriginalMessage())));
+            return false;
+        }
+        if (root == null || !root.isObject()) {
+            errors.add(new ErrorDetail("$", "json", "a JSON object",
+                    root == null ? "empty input" : "JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)));
+            return false;
+        }
+        number = null;
+        for (int i = 0; i < REQUIRED.length; i++) {
+            JsonNode n = root.get(REQUIRED[i]);
+            str[i] = null;
+            if (n == null) {
+                kind[i] = MISSING;
+            } else if (n.isNull()) {
+                kind[i] = NULL;
+            } else if (i == F_AMOUNT ? n.isNumber() : n.isTextual()) {
+                kind[i] = VALUE;
+                if (i == F_AMOUNT) {
+                    number = n.decimalValue();
+                } else {
+                    str[i] = n.textValue();
+                }
+            } else {
+                kind[i] = OTHER;
+                str[i] = n.toString();
+            }
+        }
+        return true;
+    }
+
+    /**
      * Money is never silently changed: an amount with more decimals than its currency's minor unit (ISO 4217:
      * 2 for USD, EUR, GBP, 0 for JPY), judged on the value (10.500 USD and 1000.0 JPY are fine), or beyond the
      * lake's decimal(18,2), is rejected rather than rounded downstream.
      */
     private static void checkAmount(Txn t, boolean currencyOk, List<ErrorDetail> errors) {
-        String plain = plain(t.amount);
         if (t.amount.signum() == 0) {
-            errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", plain));
+            errors.add(new ErrorDetail("amount", "non_zero", "non-zero decimal", plain(t.amount)));
             return;
         }
         if (t.amount.signum() < 0 && t.transactionType != null && TYPES.contains(t.transactionType)
                 && !"refund".equals(t.transactionType)) {
             errors.add(new ErrorDetail("amount", "sign", "positive, negative only for refunds",
-                    plain + " (" + t.transactionType + ")"));
+                    plain(t.amount) + " (" + t.transactionType + ")"));
         }
         if (t.amount.abs().compareTo(EnrichedTransaction.MAX_AMOUNT) > 0) {
-            errors.add(new ErrorDetail("amount", "range", EnrichedTransaction.RANGE_EXPECTED, plain));
+            errors.add(new ErrorDetail("amount", "range", EnrichedTransaction.RANGE_EXPECTED, plain(t.amount)));
         }
         int digits = currencyOk ? minorUnits(t.currency) : -1;
         if (digits >= 0 && t.amount.stripTrailingZeros().scale() > digits) {
             errors.add(new ErrorDetail("amount", "minor_units",
                     "at most " + digits + " decimal" + (digits == 1 ? "" : "s") + " (the minor unit of " + t.currency
                             + ")",
-                    plain));
+                    plain(t.amount)));
         }
     }
 
@@ -260,29 +360,44 @@ public final class Validator {
         return chars.toString();
     }
 
-    private static JsonNode present(JsonNode root, String field, String expected, List<ErrorDetail> errors) {
-        JsonNode n = root.get(field);
-        if (n == null) {
-            errors.add(new ErrorDetail(field, "required", "field present", "missing"));
-            return null;
+    /** Whether field {@code i} holds a value; reports it missing or null otherwise. */
+    private boolean present(int i, String expected, List<ErrorDetail> errors) {
+        if (kind[i] == MISSING) {
+            errors.add(new ErrorDetail(REQUIRED[i], "required", "field present", "missing"));
+            return false;
         }
-        if (n.isNull()) {
-            errors.add(new ErrorDetail(field, "not_null", expected, "null"));
-            return null;
+        if (kind[i] == NULL) {
+            errors.add(new ErrorDetail(REQUIRED[i], "not_null", expected, "null"));
+            return false;
         }
-        return n;
+        return true;
     }
 
-    private static String string(JsonNode root, String field, List<ErrorDetail> errors) {
-        JsonNode n = present(root, field, "non-null string", errors);
-        if (n == null) {
+    private String string(int i, List<ErrorDetail> errors) {
+        if (!present(i, "non-null string", errors)) {
             return null;
         }
-        if (!n.isTextual()) {
-            errors.add(new ErrorDetail(field, "type", "a JSON string", clip(n.toString())));
+        if (kind[i] == OTHER) {
+            errors.add(new ErrorDetail(REQUIRED[i], "type", "a JSON string", clip(str[i])));
             return null;
         }
-        return n.textValue();
+        return str[i];
+    }
+
+    private static int fieldIndex(String name) {
+        return switch (name) {
+            case "transaction_id" -> F_TRANSACTION_ID;
+            case "timestamp" -> F_TIMESTAMP;
+            case "account_id" -> F_ACCOUNT_ID;
+            case "amount" -> F_AMOUNT;
+            case "currency" -> F_CURRENCY;
+            case "merchant_name" -> F_MERCHANT_NAME;
+            case "merchant_category" -> F_MERCHANT_CATEGORY;
+            case "transaction_type" -> F_TRANSACTION_TYPE;
+            case "location_country" -> F_LOCATION_COUNTRY;
+            case "status" -> F_STATUS;
+            default -> -1;
+        };
     }
 
     static boolean isUuid(String s) {
