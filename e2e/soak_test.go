@@ -198,7 +198,7 @@ func setKafkaRetention(t *testing.T, p *pipeline, retention time.Duration) {
 	}
 	defer cl.Close()
 	ms := strconv.FormatInt(retention.Milliseconds(), 10)
-	seg := strconv.FormatInt(max(retention/4, 10*time.Second).Milliseconds(), 10)
+	seg := strconv.FormatInt(soak.KafkaSegmentWall(retention).Milliseconds(), 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	topics := []string{contract.RawTransactions, contract.TransactionsProcessed, contract.Alerts, contract.DeadLetter}

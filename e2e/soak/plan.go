@@ -46,6 +46,10 @@ type Plan struct {
 	// retention, both in event time (scaled to wall time by Speed).
 	Retain         time.Duration `json:"retain_ns"`
 	KafkaRetention time.Duration `json:"kafka_retention_ns"`
+	// KafkaRetained is how much event time Kafka's disk holds at most:
+	// retention as applied (after its floor) plus a segment's roll and a
+	// retention check, in this run's event time.
+	KafkaRetained time.Duration `json:"kafka_retained_ns"`
 	// Lookback, when set, replaces the new_country rule's 30d lookback in the
 	// stack's rules (its per-account countries are state the TTL does not bound).
 	Lookback time.Duration `json:"new_country_lookback_ns,omitempty"`
@@ -270,6 +274,11 @@ func (p *Plan) scale() {
 	add("Kafka time retention (record timestamps = wall clock at produce)", "", "", p.KafkaRetention, time.Minute, "")
 	check := add("Kafka retention check (log.retention.check.interval.ms)", "", "", 5*time.Minute, 5*time.Second, "")
 	p.ProcArgs = append(p.ProcArgs, fmt.Sprintf("kafka=--broker-config=log.retention.check.interval.ms=%d", check.Milliseconds()))
+	// An expired segment otherwise lingers on disk another minute of wall
+	// time (log.segment.delete.delay.ms), which a compressed run reads as
+	// a day and more of growth.
+	p.ProcArgs = append(p.ProcArgs, "kafka=--broker-config=log.segment.delete.delay.ms=1000")
+	p.KafkaRetained = time.Duration(float64(p.KafkaRetentionWall()+KafkaSegmentWall(p.KafkaRetentionWall())+check+time.Second) * p.Speed)
 	p.Unscaled = append(p.Unscaled,
 		"Flink transaction timeout (10 min) and the supervisor's restart backoff: wall clock, unscaled")
 	p.Generate = []string{"generate", "--seed", fmt.Sprint(p.Seed), "--start", p.Start.Format(time.RFC3339),
@@ -280,6 +289,12 @@ func (p *Plan) scale() {
 // Wall converts event time of this run to wall time.
 func (p Plan) Wall(event time.Duration) time.Duration {
 	return time.Duration(float64(event) / p.Speed)
+}
+
+// KafkaSegmentWall is the topics' segment.ms for a retention: a quarter of
+// it, so expiry deletes in small steps, and at least 10 s.
+func KafkaSegmentWall(retention time.Duration) time.Duration {
+	return max(retention/4, 10*time.Second)
 }
 
 // KafkaRetentionWall is the topics' retention.ms for this run.
