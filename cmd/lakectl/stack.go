@@ -80,7 +80,7 @@ Examples:
 			&cli.StringFlag{Name: "flink-jar", Value: "flinkjob/target/finlake-flinkjob.jar", Sources: cli.EnvVars("FINLAKE_FLINK_JAR"), Usage: "the Flink job's shaded jar"},
 			&cli.StringFlag{Name: "java", Value: "java", Sources: cli.EnvVars("FINLAKE_JAVA"), Usage: "java 17+ executable"},
 			&cli.IntFlag{Name: "kafka-heap-mb", Sources: cli.EnvVars("FINLAKE_KAFKA_HEAP_MB"), Usage: "Kafka broker max heap (default: lakectl kafka run's)"},
-			&cli.IntFlag{Name: "flink-heap-mb", Value: 768, Sources: cli.EnvVars("FINLAKE_FLINK_HEAP_MB"), Usage: "Flink JVM max heap"},
+			&cli.IntFlag{Name: "flink-heap-mb", Value: 384, Sources: cli.EnvVars("FINLAKE_FLINK_HEAP_MB"), Usage: "Flink JVM max heap"},
 			&cli.StringSliceFlag{Name: "skip", Usage: "leave out these processes (" + strings.Join(stack.ProcessNames(), ", ") + ")"},
 			&cli.StringSliceFlag{Name: "proc-arg", Usage: `append arguments to one process's command line: NAME=ARGS, split at spaces, repeatable (e.g. "ingest=--commit-interval 1s", "flink=--state-ttl=2h")`},
 			&cli.DurationFlag{Name: "start-timeout", Value: 10 * time.Minute, Usage: "with --detach: how long to wait for the stack to be up"},
