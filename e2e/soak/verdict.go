@@ -52,7 +52,11 @@ type Verdict struct {
 func Curves(p Plan) []Curve {
 	short := p.Mode == ModeShort
 	c := []Curve{
-		{Name: "flink state", Unit: "bytes", Kind: "flat", Slack: 64 << 10, Asserted: short, Get: func(s Sample) float64 { return float64(s.FlinkStateBytes) }},
+		// RocksDB's checkpointed size swings with compaction timing (3.3-7.1
+		// MiB from sample to sample in a ~5 MiB short-soak state), so a day's
+		// median moves by up to ~1 MiB without any growth; real growth (the
+		// old processing-time TTL) added 8 MiB over the same run.
+		{Name: "flink state", Unit: "bytes", Kind: "flat", Slack: 2 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.FlinkStateBytes) }},
 		{Name: "flink checkpointed bytes", Unit: "bytes", Kind: "flat", Slack: 64 << 10, Get: func(s Sample) float64 { return float64(s.FlinkCheckpointedBytes) }},
 		{Name: "flink checkpoint bytes/s", Unit: "bytes/s", Kind: "flat", Slack: 64 << 10, Get: func(s Sample) float64 { return s.FlinkCheckpointBPS }},
 		{Name: "flink checkpoint duration", Unit: "ms", Kind: "report", Get: func(s Sample) float64 { return float64(s.FlinkCheckpointMS) }},
