@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +27,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finlake/finlake/e2e/soak"
 	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack"
@@ -197,7 +197,7 @@ func (p *pipeline) killAndAwaitRecovery(name string) time.Duration {
 		p.t.Fatalf("%s is %s (pid %d) before the fault", name, before.State, before.PID)
 	}
 	victim := before.PID
-	if jvm := javaDescendant(before.PID); jvm > 0 {
+	if jvm := soak.JavaUnder(before.PID); jvm > 0 {
 		victim = jvm
 	}
 	start := time.Now()
@@ -216,30 +216,6 @@ func (p *pipeline) killAndAwaitRecovery(name string) time.Duration {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// javaDescendant finds a java process under pid (Linux /proc), 0 if none.
-func javaDescendant(pid int) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		f := bytes.Fields(stat[i+1:])
-		if len(f) < 2 || string(f[1]) != strconv.Itoa(pid) {
-			continue
-		}
-		if cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(cmd, []byte("java")) {
-			return child
-		}
-	}
-	return 0
 }
 
 // ---- Kafka ----

@@ -136,7 +136,7 @@ func (s *Sampler) Take(ctx context.Context, rawRecords int64) Sample {
 		problem("flink heap", err)
 		sm.LiveHeapBytes["flink"] = heap
 	}
-	if pid := javaUnder(pids[stack.Kafka]); pid > 0 {
+	if pid := JavaUnder(pids[stack.Kafka]); pid > 0 {
 		heap, err := liveHeap(ctx, pid)
 		problem("kafka heap", err)
 		sm.LiveHeapBytes["kafka"] = heap
@@ -540,8 +540,9 @@ func treeRSS(pid int) int64 {
 	return n
 }
 
-// javaUnder is the java process at or under pid, 0 if none.
-func javaUnder(pid int) int {
+// JavaUnder is the java process at or under pid (Linux /proc), 0 if none:
+// the JVM behind a wrapper such as `lakectl kafka run`.
+func JavaUnder(pid int) int {
 	if pid <= 0 {
 		return 0
 	}
