@@ -79,7 +79,7 @@ func TestSparkReadsTheLakeAsTheFlightServerAnswers(t *testing.T) {
 	// Commits after the expiry: the part of history the snapshot log still covers.
 	load(50, `,"risk_score":0.25`, 2)
 
-	cmd := exec.Command(python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+	cmd := exec.Command(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=4",
 		filepath.Join(root, "e2e", "python", "test_spark_interop.py"))
 	cmd.Dir = root
 	cmd.Env = append(env, "FINLAKE_INTEROP_DATA="+cfg.DataDir, "FINLAKE_INTEROP_CATALOG_URI="+cfg.CatalogURI,
@@ -88,7 +88,7 @@ func TestSparkReadsTheLakeAsTheFlightServerAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Spark interop tests failed: %v\n%s", err, out)
 	}
-	t.Logf("pytest: %s", lastLine(string(out)))
+	t.Logf("pytest:\n%s", out)
 }
 
 // startServe runs `lakectl serve` over cfg until the test ends; it returns
