@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -117,12 +118,12 @@ func (s *pgServer) database(t testing.TB) string {
 			t.Logf("drop database %s: %v", name, err)
 		}
 	})
-	u := strings.SplitN(s.admin, "?", 2)
-	base := u[0][:strings.LastIndexByte(u[0], '/')+1] + name
-	if len(u) == 2 {
-		base += "?" + u[1]
+	u, err := url.Parse(s.admin)
+	if err != nil {
+		t.Fatalf("PostgreSQL URI %q: %v", s.admin, err)
 	}
-	return base
+	u.Path = "/" + name
+	return u.String()
 }
 
 func nonIdent(s string) string {
