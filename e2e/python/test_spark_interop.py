@@ -77,7 +77,11 @@ def spark():
 
     b = (SparkSession.builder.master("local[2]").appName("finlake-spark-interop")
          .config("spark.ui.enabled", "false").config("spark.driver.memory", "1g")
-         .config("spark.sql.shuffle.partitions", "2"))
+         .config("spark.sql.shuffle.partitions", "2")
+         # Test speed only, not part of the README's configuration: tiny queries spend their time
+         # compiling, so the JIT's quick tier and no whole-stage code generation.
+         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+         .config("spark.sql.codegen.wholeStage", "false"))
     for k, v in spark_conf(DATA, os.environ.get("FINLAKE_INTEROP_CATALOG_URI", "")).items():
         b = b.config(k, v)
     s = b.getOrCreate()
