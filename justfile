@@ -17,11 +17,23 @@ build:
     go build -tags {{tags}} -ldflags "-X main.version={{version}}" -o {{bin}} ./cmd/lakectl
 
 # Run every test.
-test: build test-go test-compose test-compose-flink test-notebooks test-flink test-e2e test-soak
+test: build test-go test-postgres test-compose test-compose-flink test-notebooks test-flink test-e2e test-soak
 
 # Go unit and integration tests (real Kafka broker, DuckDB, iceberg-go); FINLAKE_BIN is the built binary.
 test-go: build
     FINLAKE_BIN={{bin}} go test -tags {{tags}} -count=1 -timeout 30m ./...
+
+# FINLAKE_TEST_CATALOG=postgres://USER@HOST:PORT/DB uses that server instead (USER may CREATE DATABASE; one per test).
+# The catalog's tests on a real PostgreSQL cluster they start (initdb): SIGKILL exactly-once, maintenance, time travel, evolve, PyIceberg, Spark.
+test-postgres: build
+    FINLAKE_BIN={{bin}} FINLAKE_TEST_CATALOG=${FINLAKE_TEST_CATALOG:-postgres} go test -tags {{tags}} -count=1 -timeout 30m ./lake/ ./ingest/ ./flight/
+    FINLAKE_BIN={{bin}} FINLAKE_TEST_CATALOG=${FINLAKE_TEST_CATALOG:-postgres} go test -tags {{tags}} -count=1 -timeout 10m -run 'TestQueryCommands|TestDescribe' ./cmd/lakectl/
+
+# Spark fetches its Iceberg runtime and JDBC drivers from Maven Central on its first run (~/.ivy2.5.2).
+# Spark (Iceberg's JdbcCatalog) and PyIceberg read the lake as `lakectl serve` answers, on SQLite then PostgreSQL.
+test-interop: build
+    FINLAKE_BIN={{bin}} go test -tags {{tags}} -count=1 -timeout 15m -run 'TestSparkReads|TestPyIceberg' -v ./ingest/
+    FINLAKE_BIN={{bin}} FINLAKE_TEST_CATALOG=postgres go test -tags {{tags}} -count=1 -timeout 15m -run 'TestSparkReads|TestPyIceberg' -v ./ingest/
 
 # Build the Flink job's shaded jar, flinkjob/target/finlake-flinkjob.jar.
 flink-jar:

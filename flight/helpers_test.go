@@ -22,6 +22,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/flight"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -48,7 +49,7 @@ func newLakeWithFiveTransactions(t *testing.T) (*testLake, string) {
 
 func newTestLake(t *testing.T) *testLake {
 	t.Helper()
-	cfg := lake.Config{DataDir: t.TempDir()}
+	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	cat, closeFn, err := lake.OpenCatalog(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

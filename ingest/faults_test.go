@@ -31,12 +31,13 @@ func (p *ingestProcess) waitReady(t *testing.T) {
 	})
 }
 
-func startIngest(t *testing.T, bin string, tt testTopics, dataDir string, extra ...string) *ingestProcess {
+func startIngest(t *testing.T, bin string, tt testTopics, cfg lake.Config, extra ...string) *ingestProcess {
 	t.Helper()
-	args := append([]string{"--data", dataDir, "--log-format", "text", "ingest",
+	args := append(testsupport.LakeArgs(cfg.DataDir, cfg.CatalogURI), "--log-format", "text", "ingest",
 		"--brokers", strings.Join(tt.brokers, ","), "--transactions-topic", tt.transactions, "--alerts-topic", tt.alerts,
-		"--group", "finlake-ingest-" + tt.transactions, "--http", "127.0.0.1:0",
-		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0"}, extra...)
+		"--group", "finlake-ingest-"+tt.transactions, "--http", "127.0.0.1:0",
+		"--commit-interval", "300ms", "--commit-records", "700", "--runs-interval", "1s", "--maintain-interval", "0")
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	log := &testsupport.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
@@ -90,7 +91,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	p := newProducer(t, tt)
 	dataDir := t.TempDir()
-	cfg := lake.Config{DataDir: dataDir}
+	cfg := lake.Config{DataDir: dataDir, CatalogURI: testsupport.CatalogURI(t)}
 
 	produceDone := make(chan struct{})
 	go func() {
@@ -109,7 +110,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	// never take the resume point away.
 	aggressive := []string{"--snapshot-keep-all", "300ms", "--snapshot-keep-every", "200ms", "--retain", "1s"}
 	for kills < 5 {
-		proc := startIngest(t, bin, tt, dataDir, append([]string{"--maintain-interval", "700ms"}, aggressive...)...)
+		proc := startIngest(t, bin, tt, cfg, append([]string{"--maintain-interval", "700ms"}, aggressive...)...)
 		// Random moments once consuming (a loaded machine may take seconds
 		// to start the binary): mid-batch, mid-write, mid-commit.
 		proc.waitReady(t)
@@ -117,7 +118,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 		proc.kill(t)
 		kills++
 		t.Logf("kill %d: %d transaction rows so far", kills, rowCount(t, cfg, lake.TableTransactions))
-		out, err := exec.Command(bin, append([]string{"--data", dataDir, "maintain", "--no-compact"}, aggressive...)...).CombinedOutput()
+		out, err := exec.Command(bin, append(testsupport.LakeArgs(dataDir, cfg.CatalogURI), append([]string{"maintain", "--no-compact"}, aggressive...)...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("lakectl maintain between kills: %v\n%s", err, out)
 		}
@@ -125,7 +126,7 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 	}
 	<-produceDone
 	wantTx, wantAl := int(p.txSent.Load()), int(p.alSent.Load())
-	proc := startIngest(t, bin, tt, dataDir)
+	proc := startIngest(t, bin, tt, cfg)
 	waitFor(t, 120*time.Second, fmt.Sprintf("%d transactions and %d alerts", wantTx, wantAl), func() bool {
 		return rowCount(t, cfg, lake.TableTransactions) >= int64(wantTx) &&
 			rowCount(t, cfg, lake.TableAlerts) >= int64(wantAl)
@@ -135,8 +136,8 @@ func TestSIGKILLAtRandomMomentsKeepsExactlyOnce(t *testing.T) {
 
 	// The kills left files of uncommitted batches: `lakectl maintain` removes
 	// them (and compacts, and expires) without touching live data.
-	out, err := exec.Command(bin, "--data", dataDir, "maintain", "--snapshot-keep-all", "0s", "--retain", "0s", "--retain-last", "1",
-		"--orphan-older-than", "0s").CombinedOutput()
+	out, err := exec.Command(bin, append(testsupport.LakeArgs(dataDir, cfg.CatalogURI), "maintain", "--snapshot-keep-all", "0s", "--retain", "0s", "--retain-last", "1",
+		"--orphan-older-than", "0s")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lakectl maintain: %v\n%s", err, out)
 	}

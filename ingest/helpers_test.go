@@ -226,7 +226,7 @@ func runService(t *testing.T, cfg Config) (httpAddr string, stop func()) {
 
 func testConfig(t *testing.T, tt testTopics, dataDir string) Config {
 	cfg := DefaultConfig()
-	cfg.Lake = lake.Config{DataDir: dataDir}
+	cfg.Lake = lake.Config{DataDir: dataDir, CatalogURI: testsupport.CatalogURI(t)}
 	cfg.Brokers = tt.brokers
 	cfg.TransactionsTopic, cfg.AlertsTopic = tt.transactions, tt.alerts
 	cfg.Group = "finlake-ingest-" + tt.transactions

@@ -66,7 +66,7 @@ func TestPyIcebergReadsTheSameTables(t *testing.T) {
 	cmd := exec.Command(python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
 		filepath.Join(root, "e2e", "python", "test_pyiceberg_interop.py"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "FINLAKE_INTEROP_DATA="+dataDir, "FINLAKE_INTEROP_EXPECT="+string(expect))
+	cmd.Env = append(os.Environ(), "FINLAKE_INTEROP_DATA="+dataDir, "FINLAKE_INTEROP_CATALOG_URI="+cfg.Lake.CatalogURI, "FINLAKE_INTEROP_EXPECT="+string(expect))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("PyIceberg interop tests failed: %v\n%s", err, out)

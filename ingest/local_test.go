@@ -21,12 +21,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
 func localLake(t testing.TB) (catalog.Catalog, lake.Config) {
 	t.Helper()
-	cfg := lake.Config{DataDir: t.TempDir()}
+	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	cat, closeFn, err := lake.OpenCatalog(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/finlake/finlake/internal/testsupport"
 )
 
 func openTestCatalog(t *testing.T) (cfg Config, ctx context.Context) {
 	t.Helper()
-	return Config{DataDir: t.TempDir()}, context.Background()
+	return Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}, context.Background()
 }
 
 func TestEnsureTablesIsIdempotentAndKeepsFieldIDs(t *testing.T) {

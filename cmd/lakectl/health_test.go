@@ -89,6 +89,14 @@ func startLakectl(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// processedTx is a transactions-processed record as the Flink job writes it,
+// generated at gen and processed 300 ms later.
+func processedTx(id string, gen time.Time) []byte {
+	return []byte(fmt.Sprintf(
+		`{"transaction_id":"%s","timestamp":"%s","account_id":"AC1","amount":12000.00,"currency":"USD","merchant_name":"M","merchant_category":"travel","transaction_type":"purchase","location_country":"US","status":"completed","amount_usd":12000.00,"processing_timestamp":"%s","partition_date":"%s","is_flagged":true}`,
+		id, gen.Format(time.RFC3339Nano), gen.Add(300*time.Millisecond).Format(time.RFC3339Nano), gen.Format("2006-01-02")))
+}
+
 func TestHealthOfARunningPipeline(t *testing.T) {
 	// Its own broker: health reads the contract topics, which other tests of
 	// this binary write on the shared one.
@@ -117,9 +125,7 @@ func TestHealthOfARunningPipeline(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		id := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i)
 		recs = append(recs,
-			&kgo.Record{Topic: contract.TransactionsProcessed, Key: []byte("AC1"), Timestamp: gen0, Value: []byte(fmt.Sprintf(
-				`{"transaction_id":"%s","timestamp":"%s","account_id":"AC1","amount":12000.00,"currency":"USD","merchant_name":"M","merchant_category":"travel","transaction_type":"purchase","location_country":"US","status":"completed","amount_usd":12000.00,"processing_timestamp":"%s","partition_date":"%s","is_flagged":true}`,
-				id, gen0.Format(time.RFC3339Nano), gen0.Add(300*time.Millisecond).Format(time.RFC3339Nano), gen0.Format("2006-01-02")))},
+			&kgo.Record{Topic: contract.TransactionsProcessed, Key: []byte("AC1"), Timestamp: gen0, Value: processedTx(id, gen0)},
 			&kgo.Record{Topic: contract.Alerts, Key: []byte(id), Timestamp: gen0, Value: []byte(fmt.Sprintf(
 				`{"alert_id":"a%d","transaction_id":"%s","account_id":"AC1","rule_name":"high_value","rule_type":"threshold","rule_version":1,"severity":"high","alert_timestamp":"%s","description":"d","transaction":{}}`,
 				i, id, gen0.Add(300*time.Millisecond).Format(time.RFC3339Nano)))})

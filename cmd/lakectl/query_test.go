@@ -21,6 +21,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/internal/testsupport"
 	"github.com/finlake/finlake/lake"
 )
 
@@ -72,8 +73,18 @@ func appendJSON(t *testing.T, cat interface {
 // its Flight SQL address; httpAddr "" leaves the HTTP port off.
 func serveLake(t *testing.T, dataDir, httpAddr string, args ...string) string {
 	t.Helper()
+	return serveLakeOf(t, lake.Config{DataDir: dataDir}, httpAddr, args...)
+}
+
+// serveLakeOf is serveLake over cfg's data directory and catalog.
+func serveLakeOf(t *testing.T, cfg lake.Config, httpAddr string, args ...string) string {
+	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready")
-	startLakectl(t, nil, append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--http", httpAddr,
+	var env []string
+	if cfg.CatalogURI != "" {
+		env = append(env, "FINLAKE_CATALOG_URI="+cfg.CatalogURI)
+	}
+	startLakectl(t, env, append([]string{"serve", "--data", cfg.DataDir, "--listen", "127.0.0.1:0", "--http", httpAddr,
 		"--ready-file", ready, "--memory-limit", "512MB", "--threads", "1"}, args...)...)
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -90,7 +101,7 @@ func serveLake(t *testing.T, dataDir, httpAddr string, args ...string) string {
 func startTestServer(t *testing.T) testServer {
 	t.Helper()
 	ctx := context.Background()
-	cfg := lake.Config{DataDir: t.TempDir()}
+	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +149,7 @@ func startTestServer(t *testing.T) testServer {
 		"storage_latency_max_ms": 2500.0, "commits": 2, "commit_retries": 0})
 
 	// The real `lakectl serve`, as a user starts it.
-	addr := serveLake(t, cfg.DataDir, "", "--reader-token", readerToken, "--admin-token", adminToken)
+	addr := serveLakeOf(t, cfg, "", "--reader-token", readerToken, "--admin-token", adminToken)
 	s.env = []string{"FINLAKE_FLIGHT=grpc://" + addr, "FINLAKE_TOKEN=" + readerToken}
 	return s
 }
@@ -358,7 +369,7 @@ func TestQueryCommands(t *testing.T) {
 
 func TestDescribeShowsTheIcebergSchemasRequiredColumns(t *testing.T) {
 	ctx := context.Background()
-	cfg := lake.Config{DataDir: t.TempDir()}
+	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	cat, closeCat, err := lake.OpenCatalog(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +387,7 @@ func TestDescribeShowsTheIcebergSchemasRequiredColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendJSON(t, cat, "transactions", nil, map[string]any{"transaction_id": "T1", "amount": "1.00"})
-	addr := serveLake(t, cfg.DataDir, "")
+	addr := serveLakeOf(t, cfg, "")
 	out := lakectl(t, []string{"FINLAKE_FLIGHT=grpc://" + addr}, "", "describe", "transactions").mustOK(t).stdout
 	var got []string
 	for _, line := range strings.Split(out, "\n") {

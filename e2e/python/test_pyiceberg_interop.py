@@ -5,6 +5,7 @@ The lake is built by the Go test TestPyIcebergReadsTheSameTables
 (ingest), which ingests records from a real Kafka broker, compacts,
 and then runs this file with:
   FINLAKE_INTEROP_DATA    the data directory (catalog.db + warehouse/)
+  FINLAKE_INTEROP_CATALOG_URI  the postgres:// catalog URI (FINLAKE_TEST_CATALOG=postgres), empty for SQLite
   FINLAKE_INTEROP_EXPECT  JSON: expected row counts and snapshot offsets
 Run it that way: FINLAKE_BIN=bin/lakectl go test -tags duckdb_arrow -run PyIceberg ./ingest
 """
@@ -28,9 +29,12 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def catalog():
+    # SQLAlchemy URLs: the SQLite file, or finlake's postgres:// URI with psycopg2.
+    uri = os.environ.get("FINLAKE_INTEROP_CATALOG_URI", "")
+    uri = uri.replace("postgres://", "postgresql+psycopg2://", 1) if uri else f"sqlite:///{os.path.abspath(DATA)}/catalog.db"
     return SqlCatalog(
         "finlake",
-        uri=f"sqlite:///{os.path.abspath(DATA)}/catalog.db",
+        uri=uri,
         warehouse=f"file://{os.path.abspath(DATA)}/warehouse",
     )
 

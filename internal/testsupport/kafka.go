@@ -12,12 +12,14 @@ import (
 	"github.com/finlake/finlake/stack/kafkalocal"
 )
 
-// Main is the TestMain of a package whose tests use kafkalocal.SharedT: it
-// runs the tests, then stops the shared broker (if one was started) before
-// the binary exits with the tests' code.
+// Main is the TestMain of a package whose tests use kafkalocal.SharedT or
+// CatalogURI: it runs the tests, then stops the shared broker and PostgreSQL
+// cluster (those that were started) before the binary exits with the tests'
+// code.
 func Main(m *testing.M) {
 	code := m.Run()
 	kafkalocal.StopShared()
+	StopSharedPostgres()
 	os.Exit(code)
 }
 
