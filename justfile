@@ -79,7 +79,7 @@ test-compose: build jar
 test-compose-flink: build jar
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
 
-# Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
+# Run the five notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture fills it
 # without Kafka instead (generator file -> the job's --replay -> ingest's append path; faster);
 # FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
