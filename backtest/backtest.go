@@ -161,6 +161,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	wu.AlertsNotCounted = r.Replay.Alerts - cand
+	if !r.Identical {
+		n, err := cmp.orphans(ctx, inPath)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d removed alerts name transactions lake.transactions does not hold at this instant: "+
+				"the two tables are committed separately, so the newest alerts can land before their transactions (or the lake lost them); "+
+				"pin an earlier --as-of or end the window earlier (--to)", n))
+		}
+	}
 	if o.Labels != "" {
 		cp := filepath.Join(work, "labels.jsonl")
 		if err := copyFile(o.Labels, cp); err != nil {

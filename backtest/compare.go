@@ -225,3 +225,14 @@ GROUP BY ALL ORDER BY b.rule_name, b.first_us`)
 	}
 	return nil
 }
+
+// orphans counts the removed alerts whose transaction is not in the replay
+// input at all: not a rule difference but the two tables' snapshots apart.
+func (c *comparer) orphans(ctx context.Context, input string) (int64, error) {
+	res, err := c.rows(ctx, fmt.Sprintf(`SELECT count(*) FROM j WHERE in_live AND NOT in_cand AND transaction_id NOT IN (
+  SELECT transaction_id FROM read_json(%s, format='newline_delimited', columns={transaction_id:'VARCHAR'}))`, engine.QuoteString(input)))
+	if err != nil || len(res) == 0 {
+		return 0, err
+	}
+	return atoi(res[0][0]), nil
+}

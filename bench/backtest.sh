@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Backtest of one simulated day: `lakectl rules backtest` over the 24 h window of a lake filled with
-# `generate --backfill 25h --rate 10` (the first hour is before the window: the warm-up reads it), through a
+# `generate --duration 25h` at the default density of 10 transactions/s (what `--backfill 24h --rate 10` makes
+# per day; written to a file, unpaced), the first hour lying before the window for the warm-up, through a
 # `lakectl serve` of that lake. Target: under 60 s, warm-up included, memory bounded.
 #
 #   bench/backtest.sh                  # lake kept in ${BENCH_DIR:-$TMPDIR/finlake-backtest-bench}
@@ -22,7 +23,7 @@ if [ ! -f "$DIR/lake.ready" ]; then
     rm -rf "$DIR/lake" "$DIR/out"
     echo "building the lake in $DIR (once)..." >&2
     # A fixed start so the lake and the window are the same on every run (00:00 UTC of some past day).
-    "$BIN" generate --seed 1 --start 2026-11-20T23:00:00Z --duration 25h --rate 10 --output "$DIR/gen.jsonl" \
+    "$BIN" generate --seed 1 --start 2026-11-20T23:00:00Z --duration 25h --output "$DIR/gen.jsonl" \
         --labels "$DIR/labels.jsonl" --http off --progress=false 2>/dev/null
     java -Xmx3g -jar "$JAR" --replay "$DIR/gen.jsonl" --rules config/rules.yaml --fx config/fx_rates.yaml \
         --out "$DIR/out" 2>"$DIR/replay.log"

@@ -32,4 +32,3 @@ func TestRulesBacktestOfAWindowWithoutTransactionsSaysWhatTheLakeHolds(t *testin
 		t.Fatalf("exit %d, want 2 naming the lake's event times\nstderr: %s", r.code, r.stderr)
 	}
 }
-
