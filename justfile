@@ -99,6 +99,11 @@ bench: build jar
 bench-flight:
     go run -tags {{tags}} ./cmd/flightbench -rows 1000000,10000000
 
+# Backtest one simulated day through `lakectl rules backtest` (wall time, peak RSS of lakectl and the job; the lake is
+# built once in $TMPDIR/finlake-backtest-bench, about 10 minutes on a loaded machine).
+bench-backtest: build jar
+    bench/backtest.sh
+
 # Soak: `just soak` is a week in about an hour (event time x160, every cadence scaled alike), `just soak --days 2`
 # fewer days, `just soak --real 1h` a real hour at 10 tx/s. Records every simulated hour; writes
 # bench/results/soak-<date>[-real].md, .json and .png (matplotlib into .venv).
