@@ -99,8 +99,7 @@ bench: build jar
 bench-flight:
     go run -tags {{tags}} ./cmd/flightbench -rows 1000000,10000000
 
-# Backtest one simulated day through `lakectl rules backtest` (wall time, peak RSS of lakectl and the job; the lake is
-# built once in $TMPDIR/finlake-backtest-bench, about 10 minutes on a loaded machine).
+# Backtest one simulated day (bench/backtest.sh): wall time, peak RSS of lakectl and the job; lake built once in $TMPDIR.
 bench-backtest: build jar
     bench/backtest.sh
 
