@@ -91,7 +91,7 @@ test-compose: build jar
 test-compose-flink: build jar
     FINLAKE_BIN={{bin}} FINLAKE_FLINK_JAR={{justfile_directory()}}/flinkjob/target/finlake-flinkjob.jar go test -tags appmode -count=1 -timeout 10m -run TestComposeFlinkRunsTheJobInApplicationMode ./deploy/
 
-# Run the four notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
+# Run the five notebooks headless (nbclient) against the Flight SQL server of a pipeline (lakectl stack on free
 # ports) that filled its lake for a minute or two; fails on any failing cell. FINLAKE_NOTEBOOK_LAKE=fixture fills it
 # without Kafka instead (generator file -> the job's --replay -> ingest's append path; faster);
 # FINLAKE_FLIGHT=grpc://... uses a running server (after `just up` or `just dev`).
@@ -110,6 +110,10 @@ bench: build jar
 # Flight SQL server benchmarks on 1M and 10M transaction rows (lakes kept in $TMPDIR/finlake-flightbench).
 bench-flight:
     go run -tags {{tags}} ./cmd/flightbench -rows 1000000,10000000
+
+# Backtest one simulated day (bench/backtest.sh): wall time, peak RSS of lakectl and the job; lake built once in $TMPDIR.
+bench-backtest: build jar
+    bench/backtest.sh
 
 # Soak: `just soak` is a week in about an hour (event time x160, every cadence scaled alike), `just soak --days 2`
 # fewer days, `just soak --real 1h` a real hour at 10 tx/s. Records every simulated hour; writes

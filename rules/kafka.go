@@ -143,6 +143,12 @@ func (k Kafka) Rejections(ctx context.Context, live Set, deadLetterTopic string)
 // may not be written yet and the LSO still lags, which would hide the rules
 // just published from the next apply. A read_committed fetch waits for them.
 func scanTopic(ctx context.Context, brokers []string, topic string, from map[int32]int64, fn func(*kgo.Record)) error {
+	return ScanTopicUntil(ctx, brokers, topic, from, func(r *kgo.Record) bool { fn(r); return true })
+}
+
+// ScanTopicUntil is scanTopic for other bounded readers (lakectl trace): fn
+// returning false ends the scan of that record's partition early.
+func ScanTopicUntil(ctx context.Context, brokers []string, topic string, from map[int32]int64, fn func(*kgo.Record) bool) error {
 	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return fmt.Errorf("kafka client for %v: %w", brokers, err)
@@ -212,8 +218,9 @@ func scanTopic(ctx context.Context, brokers []string, topic string, from map[int
 			if !ok {
 				return
 			}
-			if r.Offset < end && !r.Attrs.IsControl() {
-				fn(r)
+			if r.Offset < end && !r.Attrs.IsControl() && !fn(r) {
+				delete(remaining, r.Partition)
+				return
 			}
 			// Aborted records are filtered out, so the first record seen at
 			// or past the end may be a later marker: that also ends the scan.

@@ -70,7 +70,11 @@ func loadRules(cmd *cli.Command) (rules.Set, error) {
 	var ve *rules.ValidationError
 	if errors.As(err, &ve) {
 		msg := ve.Error()
-		if cmd.Name != "validate" {
+		switch cmd.Name {
+		case "validate":
+		case "backtest":
+			msg += "\nthe backtest did not run; fix the lines above and run again"
+		default:
 			msg += "\nnothing was published; fix the lines above and run again"
 		}
 		return rules.Set{}, cli.Exit(msg, exitBadInput)
@@ -97,7 +101,7 @@ Examples:
   lakectl rules apply config/rules.yaml --fx config/fx_rates.yaml
   lakectl rules show --format json
   lakectl rules watch config/rules.yaml`,
-		Commands: []*cli.Command{rulesValidateCmd(), rulesApplyCmd(), rulesShowCmd(), rulesWatchCmd()},
+		Commands: append([]*cli.Command{rulesValidateCmd(), rulesApplyCmd(), rulesShowCmd(), rulesWatchCmd()}, rulesExtra...),
 	})
 }
 

@@ -67,7 +67,10 @@ def fill_with_fixture(data, work):
     # 300 accounts with a higher fraud rate than the default: every rule fires, and
     # accounts have the history new_country needs, in a lake of ~13,000 events.
     subprocess.run([lakectl(), "generate", "--seed", "7", "--backfill", "48h", "--rate", "0.04", "--accounts", "300",
-                    "--fraud-rate", "0.02", "--output", str(raw)], cwd=ROOT, check=True, timeout=120)
+                    "--fraud-rate", "0.02", "--output", str(raw), "--labels", str(work / "labels.jsonl")],
+                   cwd=ROOT, check=True, timeout=120)
+    # The ground truth of this lake, for 05_rule_backtesting's precision and recall.
+    os.environ["FINLAKE_LABELS"] = str(work / "labels.jsonl")
     subprocess.run(["java", "-jar", str(flink_jar()), "--replay", str(raw), "--rules", str(ROOT / "config" / "rules.yaml"),
                     "--fx", str(ROOT / "config" / "fx_rates.yaml"), "--out", str(out)], cwd=ROOT, check=True, timeout=300)
     subprocess.run(["go", "run", "./cmd/notebookfixture", "--data", str(data), "--replay", str(out)],

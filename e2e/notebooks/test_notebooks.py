@@ -16,6 +16,9 @@ TIME_TRAVEL = ROOT / "notebooks" / "03_time_travel_and_schema_evolution.ipynb"
 def execute(path, flight_uri, workdir, monkeypatch):
     """Runs every cell in a fresh kernel; nbclient raises CellExecutionError on the first failing cell."""
     monkeypatch.setenv("FINLAKE_FLIGHT", flight_uri)
+    # 05 runs lakectl and the job's jar from the repository the notebooks run in a copy of.
+    monkeypatch.setenv("FINLAKE_REPO", str(ROOT))
+    monkeypatch.setenv("FINLAKE_BIN", os.environ.get("FINLAKE_BIN", str(ROOT / "bin" / "lakectl")))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
@@ -28,8 +31,8 @@ def outputs(nb, kind):
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if kind(o)]
 
 
-def test_there_are_four_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"], NOTEBOOKS
+def test_there_are_five_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"], NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
