@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
 	"github.com/finlake/finlake/internal/obs"
@@ -115,7 +117,8 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		closeCat()
 		return nil, fmt.Errorf("duckdb temp directory: %w", err)
 	}
-	db, err := engine.Open(engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})
+	eopts := engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads}
+	db, err := engine.Open(eopts)
 	if err != nil {
 		closeCat()
 		os.RemoveAll(tmp)
@@ -152,6 +155,15 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		})
 		cfg.Options.Registerer = httpSrv.Registry
 	}
+	if cfg.Options.ShareKeyFile == "" {
+		cfg.Options.ShareKeyFile = contract.DataDir{Root: cfg.Lake.DataDir}.ShareKey()
+	}
+	if abs, err := filepath.Abs(cfg.Options.ShareKeyFile); err == nil && strings.HasPrefix(abs+"/", wh+"/") {
+		return fail(fmt.Errorf("the pseudonym key file %s lies inside the warehouse, which queries may read: keep it outside (--share-key-file)", cfg.Options.ShareKeyFile))
+	}
+	shareTmp := filepath.Join(tmp, "share")
+	cfg.Options.ShareEngine = eopts
+	cfg.Options.ShareEngine.TempDir = shareTmp
 	srv, err := New(lk, db, cfg.Auth, cfg.Options)
 	if err != nil {
 		return fail(err)

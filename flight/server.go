@@ -33,6 +33,7 @@ import (
 
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
+	"github.com/finlake/finlake/flight/share"
 	"github.com/finlake/finlake/flight/sqlrewrite"
 )
 
@@ -77,7 +78,12 @@ type Options struct {
 	// table metadata answers (SELECT count(*) FROM lake.<table>, min/max of
 	// partition columns): for tests comparing both paths.
 	NoMetadataAnswers bool
-	Registerer        prometheus.Registerer
+	// ShareKeyFile is the lake's pseudonym key (created at the first share
+	// query when missing); ShareEngine configures the share sessions' DuckDB
+	// database (Start sets both).
+	ShareKeyFile string
+	ShareEngine  engine.Options
+	Registerer   prometheus.Registerer
 	Logger            *slog.Logger
 }
 
@@ -98,6 +104,7 @@ type Server struct {
 	prepared map[string]*preparedStmt
 	heldN    int // DuckDB statements kept prepared for a coming execution
 	pool     *stmtPool
+	share    *shareDB
 	started  time.Time
 	queries  int64
 	failures int64
@@ -199,7 +206,8 @@ func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, e
 		auth = &Auth{}
 	}
 	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
-		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now()}
+		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now(),
+		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
@@ -317,6 +325,7 @@ func (s *Server) Close() {
 		s.release(h)
 	}
 	s.pool.closeAll()
+	s.share.close()
 }
 
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -339,6 +348,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	}
 	if st, ok := status.FromError(err); ok && !errors.Is(err, errRefused) && st.Code() != codes.Unknown {
 		s.m.errors.WithLabelValues(st.Code().String()).Inc()
+		if s.roleOf(ctx) == RoleShare {
+			return status.Error(st.Code(), share.RedactText(st.Message()))
+		}
 		return err
 	}
 	code := codes.Internal
@@ -370,6 +382,10 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 			c.Kind = errors.New(why)
 			msg = c.Error()
 		}
+	case errors.Is(err, errShare), errors.Is(err, lakeview.ErrHidden):
+		code, reason = codes.PermissionDenied, RefusalShare
+	case errors.Is(err, share.ErrLeak):
+		code, reason = codes.PermissionDenied, RefusalShare
 	case errors.Is(err, errRefused), errors.Is(err, engine.ErrRefused):
 		code, reason = codes.PermissionDenied, RefusalStatement
 	case errors.Is(err, errInvalid), errors.Is(err, engine.ErrInvalid), errors.Is(err, sqlrewrite.ErrSyntax):
@@ -382,6 +398,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		code = codes.AlreadyExists
 	}
 	msg = strings.ReplaceAll(msg, s.lake.Warehouse(), "<warehouse>/")
+	if s.roleOf(ctx) == RoleShare {
+		msg = share.RedactText(msg)
+	}
 	s.m.errors.WithLabelValues(code.String()).Inc()
 	st := status.New(code, msg)
 	if reason != "" {
@@ -427,7 +446,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 				s.release(h)
 				return nil, err
 			}
-			if p.asOf.Kind != asOf.Kind || p.asOf.String() != asOf.String() || !p.current(now) {
+			if p.asOf.Kind != asOf.Kind || p.asOf.String() != asOf.String() || !p.current(now) || p.share != (s.roleOf(ctx) == RoleShare) {
 				s.release(h)
 				p, h = nil, nil
 			}
@@ -581,7 +600,10 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	t, ok := s.tickets[h]
 	delete(s.tickets, h)
 	s.mu.Unlock()
-	if !ok {
+	if !ok || (t.plan != nil && t.plan.share != (s.roleOf(ctx) == RoleShare)) {
+		if ok {
+			s.release(t.held)
+		}
 		return nil, nil, s.toStatus(ctx, status.Error(codes.NotFound, "unknown or already used ticket: execute the query again"))
 	}
 	if t.adminOK != nil {
@@ -655,6 +677,12 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *plann
 		if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
 			rec.Release()
 			return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
+		}
+		if p.share {
+			if err := share.CheckBatch(rec); err != nil {
+				rec.Release()
+				return err
+			}
 		}
 		if first {
 			s.m.firstByte.Observe(time.Since(start).Seconds())

@@ -149,6 +149,22 @@ func (d *DB) Close() {
 	}
 }
 
+// Exec runs one statement of the server's own (never a client's: it is not
+// checked), e.g. the share database's pseudonym table and its inserts.
+func (d *DB) Exec(ctx context.Context, sql string) error {
+	c, err := d.Connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := c.watch(ctx)
+	defer stop()
+	if err := exec(c.conn, sql); err != nil {
+		return classify(ctx, err.Error())
+	}
+	return nil
+}
+
 // Conn is one DuckDB connection; use it from one goroutine at a time.
 type Conn struct {
 	conn ddb.Connection
