@@ -84,7 +84,7 @@ type Options struct {
 	ShareKeyFile string
 	ShareEngine  engine.Options
 	Registerer   prometheus.Registerer
-	Logger            *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Server implements flightsql.Server.
