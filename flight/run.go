@@ -34,6 +34,9 @@ type Config struct {
 	TLSKey      string
 	Auth        *Auth
 	MemoryLimit string // DuckDB memory_limit, e.g. "2GB"
+	// AuditLog is the file the audit trail is appended to (JSON lines);
+	// "": <data>/logs/flight-audit.jsonl, "-": stderr, "off": none.
+	AuditLog string
 	Threads     int
 	Options
 }
@@ -47,6 +50,7 @@ type Running struct {
 	db       *engine.DB
 	closeCat func() error
 	tmp      string
+	audit    *os.File
 	cancel   context.CancelFunc
 }
 
@@ -78,6 +82,9 @@ func (r *Running) Stop() {
 	}
 	if r.tmp != "" {
 		_ = os.RemoveAll(r.tmp)
+	}
+	if r.audit != nil {
+		_ = r.audit.Close()
 	}
 	slog.Info("flight sql stopped", "addr", r.addr)
 }
@@ -160,6 +167,25 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	}
 	if abs, err := filepath.Abs(cfg.Options.ShareKeyFile); err == nil && strings.HasPrefix(abs+"/", wh+"/") {
 		return fail(fmt.Errorf("the pseudonym key file %s lies inside the warehouse, which queries may read: keep it outside (--share-key-file)", cfg.Options.ShareKeyFile))
+	}
+	switch cfg.AuditLog {
+	case "off":
+	case "-":
+		cfg.Options.Audit = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	default:
+		path := cfg.AuditLog
+		if path == "" {
+			path = filepath.Join(contract.DataDir{Root: cfg.Lake.DataDir}.Logs(), "flight-audit.jsonl")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fail(fmt.Errorf("audit log directory: %w", err))
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fail(fmt.Errorf("audit log (--audit-log): %w", err))
+		}
+		r.audit = f
+		cfg.Options.Audit = slog.New(slog.NewJSONHandler(f, nil))
 	}
 	shareTmp := filepath.Join(tmp, "share")
 	cfg.Options.ShareEngine = eopts

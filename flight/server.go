@@ -85,6 +85,8 @@ type Options struct {
 	ShareEngine  engine.Options
 	Registerer   prometheus.Registerer
 	Logger       *slog.Logger
+	// Audit receives one line per statement (see audit.go); nil: none.
+	Audit *slog.Logger
 }
 
 // Server implements flightsql.Server.
@@ -346,8 +348,16 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = s.statusFor(ctx, err)
+	st, _ := status.FromError(err)
+	s.m.errors.WithLabelValues(st.Code().String()).Inc()
+	return err
+}
+
+// statusFor is toStatus without counting the error (for the audit line of an
+// error the caller reports itself).
+func (s *Server) statusFor(ctx context.Context, err error) error {
 	if st, ok := status.FromError(err); ok && !errors.Is(err, errRefused) && st.Code() != codes.Unknown {
-		s.m.errors.WithLabelValues(st.Code().String()).Inc()
 		if s.roleOf(ctx) == RoleShare {
 			return status.Error(st.Code(), share.RedactText(st.Message()))
 		}
@@ -401,7 +411,6 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if s.roleOf(ctx) == RoleShare {
 		msg = share.RedactText(msg)
 	}
-	s.m.errors.WithLabelValues(code.String()).Inc()
 	st := status.New(code, msg)
 	if reason != "" {
 		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
@@ -417,12 +426,19 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 // ticket for it; an admin statement runs here and its ticket returns its
 // one-row report.
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	start := time.Now()
 	asOf, err := asOfFrom(ctx)
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		return nil, err
 	}
 	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, nil, desc)
-	return info, s.toStatus(ctx, err)
+	if err != nil && !isAudited(err) {
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+	}
+	return info, err
 }
 
 // flightInfoFor issues the ticket of a query. reuse, when given, is a plan
@@ -459,7 +475,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 		}
 	}
 	if p.admin != nil {
-		t, err := s.runAdmin(ctx, p.admin)
+		t, err := s.runAdmin(ctx, p.admin, query)
 		if err != nil {
 			return nil, err
 		}
@@ -524,16 +540,20 @@ func (s *Server) issue(t *ticket, schema *arrow.Schema, desc *flight.FlightDescr
 
 var adminSchema = arrow.NewSchema([]arrow.Field{{Name: "result", Type: arrow.BinaryTypes.String}}, nil)
 
-func (s *Server) runAdmin(ctx context.Context, ac *sqlrewrite.AddColumn) (*ticket, error) {
+func (s *Server) runAdmin(ctx context.Context, ac *sqlrewrite.AddColumn, sql string) (*ticket, error) {
+	start := time.Now()
 	if err := s.requireAdmin(ctx); err != nil {
 		s.m.queries.WithLabelValues("admin", "error").Inc()
-		return nil, err
+		s.audit(ctx, auditEntry{sql: sql, admin: true, start: start, err: s.statusFor(ctx, err)})
+		return nil, audited{err}
 	}
 	id, err := s.lake.AddColumn(ctx, ac)
 	if err != nil {
 		s.m.queries.WithLabelValues("admin", "error").Inc()
-		return nil, err
+		s.audit(ctx, auditEntry{sql: sql, admin: true, start: start, err: s.statusFor(ctx, err)})
+		return nil, audited{err}
 	}
+	s.audit(ctx, auditEntry{sql: sql, admin: true, start: start})
 	s.m.queries.WithLabelValues("admin", "ok").Inc()
 	msg := fmt.Sprintf("added column: ALTER TABLE %s (new schema id %d; no data rewritten, older files read NULL)", describeAddColumn(s.lake.Namespace(), ac), id)
 	s.log.Info("schema evolved", "table", ac.Table, "column", ac.Column, "type", ac.Type, "schema_id", id)
@@ -546,9 +566,12 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.Statement
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	start := time.Now()
 	schema, _, _, err := s.describe(ctx, cmd.GetQuery(), asOf)
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		return nil, err
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.Alloc)}, nil
 }
@@ -623,14 +646,16 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 		// Bound when the ticket was issued.
 		schema := st.Schema()
 		ch := make(chan flight.StreamChunk, 2)
-		go s.stream(qctx, cancel, t.plan, conn, st, ch)
+		go s.stream(qctx, cancel, t, conn, st, ch)
 		return schema, ch, nil
 	}
 	conn, st, err := s.prepareSQL(qctx, t.plan)
 	if err != nil {
 		cancel()
 		s.countQuery(false)
-		return nil, nil, s.toStatus(qctx, err)
+		err = s.toStatus(qctx, err)
+		s.audit(ctx, auditEntry{sql: t.plan.query, params: t.params, plan: t.plan, start: t.created, err: err})
+		return nil, nil, err
 	}
 	if len(t.params) > 0 || st.NumParams() > 0 {
 		if err := st.Bind(t.params); err != nil {
@@ -638,16 +663,19 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 			conn.Close()
 			cancel()
 			s.countQuery(false)
-			return nil, nil, s.toStatus(qctx, t.plan.userError(err))
+			err = s.toStatus(qctx, t.plan.userError(err))
+			s.audit(ctx, auditEntry{sql: t.plan.query, params: t.params, plan: t.plan, start: t.created, err: err})
+			return nil, nil, err
 		}
 	}
 	schema := st.Schema()
 	ch := make(chan flight.StreamChunk, 2)
-	go s.stream(qctx, cancel, t.plan, conn, st, ch)
+	go s.stream(qctx, cancel, t, conn, st, ch)
 	return schema, ch, nil
 }
 
-func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *planned, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, t *ticket, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+	p := t.plan
 	start := time.Now()
 	s.m.active.Inc()
 	var err error
@@ -701,8 +729,12 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *plann
 	s.m.latency.Observe(time.Since(start).Seconds())
 	s.countQuery(err == nil)
 	s.log.Debug("query streamed", "rows", rows, "bytes", bytes, "seconds", time.Since(start).Seconds(), "err", err)
+	var serr error
 	if err != nil {
-		serr := s.toStatus(ctx, p.userError(err))
+		serr = s.toStatus(ctx, p.userError(err))
+	}
+	s.audit(ctx, auditEntry{sql: p.query, params: t.params, plan: p, rows: rows, bytes: bytes, start: t.created, err: serr})
+	if err != nil {
 		s.log.Info("query failed", "err", serr, "rows_sent", rows)
 		select {
 		case ch <- flight.StreamChunk{Err: serr}:
@@ -735,12 +767,15 @@ func (s *Server) update(ctx context.Context, query string) error {
 	defer cancel()
 	p, err := s.plan(ctx, query, sqlrewrite.AsOf{})
 	if err != nil {
+		s.audit(ctx, auditEntry{sql: query, err: s.statusFor(ctx, err)})
 		return err
 	}
 	if p.admin == nil {
-		return fmt.Errorf("%w: this server is read-only; updates are refused (the one admin statement is ALTER TABLE %s.<table> ADD COLUMN)", errRefused, s.lake.Namespace())
+		err := fmt.Errorf("%w: this server is read-only; updates are refused (the one admin statement is ALTER TABLE %s.<table> ADD COLUMN)", errRefused, s.lake.Namespace())
+		s.audit(ctx, auditEntry{sql: query, plan: p, err: s.statusFor(ctx, err)})
+		return err
 	}
-	_, err = s.runAdmin(ctx, p.admin)
+	_, err = s.runAdmin(ctx, p.admin, query)
 	return err
 }
 
@@ -750,18 +785,25 @@ func (s *Server) update(ctx context.Context, query string) error {
 // cursor.execute always comes this way.
 func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
+	start := time.Now()
 	asOf, err := asOfFrom(ctx)
 	if err != nil {
-		return res, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: req.GetQuery(), start: start, err: err})
+		return res, err
 	}
 	d, err := s.describePlan(ctx, req.GetQuery(), asOf, true)
 	if err != nil {
-		return res, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: req.GetQuery(), start: start, err: err})
+		return res, err
 	}
 	schema, params, admin := d.schema, d.params, d.plan.admin
 	if admin != nil {
 		if err := s.requireAdmin(ctx); err != nil {
-			return res, s.toStatus(ctx, err)
+			err = s.toStatus(ctx, err)
+			s.audit(ctx, auditEntry{sql: req.GetQuery(), admin: true, start: start, err: err})
+			return res, err
 		}
 	}
 	h := newHandle()
@@ -851,8 +893,13 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 	s.mu.Lock()
 	params := p.params
 	s.mu.Unlock()
+	start := time.Now()
 	info, err := s.flightInfoFor(ctx, p.query, asOf, params, p, desc)
-	return info, s.toStatus(ctx, err)
+	if err != nil && !isAudited(err) {
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: p.query, params: params, start: start, err: err})
+	}
+	return info, err
 }
 
 // GetSchemaPreparedStatement reports the prepared statement's result schema.

@@ -47,8 +47,14 @@ Examples:
 				Usage: "bearer token for read queries (prefer the env variable: flags show in ps)"},
 			&cli.StringFlag{Name: "admin-token", Sources: cli.EnvVars("FINLAKE_ADMIN_TOKEN"),
 				Usage: "bearer token for read queries and ALTER TABLE ... ADD COLUMN"},
+			&cli.StringFlag{Name: "share-token", Sources: cli.EnvVars("FINLAKE_SHARE_TOKEN"),
+				Usage: "bearer token for masked reads: every account_id is an HMAC-SHA256 pseudonym (README: Sharing)"},
+			&cli.StringFlag{Name: "share-key-file", Sources: cli.EnvVars("FINLAKE_SHARE_KEY_FILE"),
+				Usage: "the lake's pseudonym key (created, mode 0600, at the first masked query; default <data>/secrets/share-pseudonym.key)"},
+			&cli.StringFlag{Name: "audit-log", Sources: cli.EnvVars("FINLAKE_AUDIT_LOG"),
+				Usage: "append one JSON line per statement here (default <data>/logs/flight-audit.jsonl; - for stderr, off for none)"},
 			&cli.StringFlag{Name: "basic-auth-file", Sources: cli.EnvVars("FINLAKE_BASIC_AUTH_FILE"),
-				Usage: "file of user:password[:admin] lines for username/password logins"},
+				Usage: "file of user:password[:admin|reader|share] lines for username/password logins"},
 			&cli.DurationFlag{Name: "query-timeout", Value: 5 * time.Minute, Usage: "stop a query (planning and streaming) after this long; 0: never"},
 			&cli.StringFlag{Name: "max-result-bytes", Value: "4GiB", Usage: "largest result a query may stream (Arrow bytes; 0: unlimited)"},
 			&cli.Int64Flag{Name: "max-result-rows", Value: 0, Usage: "most rows a query may stream (0: unlimited)"},
@@ -66,7 +72,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-result-bytes: %v", err), 2)
 	}
-	auth := &flight.Auth{ReaderToken: cmd.String("reader-token"), AdminToken: cmd.String("admin-token")}
+	auth := &flight.Auth{ReaderToken: cmd.String("reader-token"), AdminToken: cmd.String("admin-token"), ShareToken: cmd.String("share-token")}
 	if f := cmd.String("basic-auth-file"); f != "" {
 		users, err := readBasicAuthFile(f)
 		if err != nil {
@@ -82,11 +88,13 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		TLSKey:      cmd.String("tls-key"),
 		Auth:        auth,
 		MemoryLimit: cmd.String("memory-limit"),
+		AuditLog:    cmd.String("audit-log"),
 		Threads:     int(cmd.Int("threads")),
 		Options: flight.Options{
 			QueryTimeout:   cmd.Duration("query-timeout"),
 			MaxResultBytes: maxBytes,
 			MaxResultRows:  cmd.Int64("max-result-rows"),
+			ShareKeyFile:   cmd.String("share-key-file"),
 		},
 	}
 	r, err := flight.Start(ctx, cfg)
@@ -119,16 +127,18 @@ func readBasicAuthFile(path string) ([]flight.BasicUser, error) {
 		}
 		parts := strings.Split(line, ":")
 		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-			return nil, fmt.Errorf("%s:%d: want user:password[:admin]", path, n)
+			return nil, fmt.Errorf("%s:%d: want user:password[:admin|reader|share]", path, n)
 		}
 		u := flight.BasicUser{User: parts[0], Password: parts[1], Role: flight.RoleReader}
 		if len(parts) == 3 {
 			switch parts[2] {
 			case "admin":
 				u.Role = flight.RoleAdmin
+			case "share":
+				u.Role = flight.RoleShare
 			case "reader", "":
 			default:
-				return nil, fmt.Errorf("%s:%d: role %q is neither admin nor reader", path, n, parts[2])
+				return nil, fmt.Errorf("%s:%d: role %q is not admin, reader or share", path, n, parts[2])
 			}
 		}
 		users = append(users, u)
