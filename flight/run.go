@@ -37,7 +37,7 @@ type Config struct {
 	// AuditLog is the file the audit trail is appended to (JSON lines);
 	// "": <data>/logs/flight-audit.jsonl, "-": stderr, "off": none.
 	AuditLog string
-	Threads     int
+	Threads  int
 	Options
 }
 
