@@ -34,6 +34,7 @@ type Config struct {
 	TLSKey      string
 	Auth        *Auth
 	MemoryLimit string // DuckDB memory_limit, e.g. "2GB"
+	MaxSpill    string // DuckDB max_temp_directory_size, e.g. "4GB"
 	// AuditLog is the file the audit trail is appended to (JSON lines);
 	// "": <data>/logs/flight-audit.jsonl, "-": stderr, "off": none.
 	AuditLog string
@@ -124,7 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		closeCat()
 		return nil, fmt.Errorf("duckdb temp directory: %w", err)
 	}
-	eopts := engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads}
+	eopts := engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, MaxTempSize: cfg.MaxSpill}
 	db, err := engine.Open(eopts)
 	if err != nil {
 		closeCat()

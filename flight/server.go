@@ -70,6 +70,13 @@ type Options struct {
 	QueryTimeout   time.Duration // per query, planning and streaming together; 0: none
 	MaxResultBytes int64         // Arrow bytes per result; 0: unlimited
 	MaxResultRows  int64         // rows per result; 0: unlimited
+	// MaxConcurrent queries run at once (0: no limit); a query waits at most
+	// QueueWait for its turn. Of those, at most MaxLongQueries may run past
+	// LongQueryAfter (0: no limit). See limits.go.
+	MaxConcurrent  int
+	QueueWait      time.Duration
+	MaxLongQueries int
+	LongQueryAfter time.Duration
 	BatchBytes     int64         // bytes per result batch (default 4 MiB: far below the clients' 16 MiB message limit)
 	BatchRows      int           // rows per result batch (default 65536)
 	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
@@ -107,6 +114,7 @@ type Server struct {
 	heldN    int // DuckDB statements kept prepared for a coming execution
 	pool     *stmtPool
 	share    *shareDB
+	limits   *limiter
 	started  time.Time
 	queries  int64
 	failures int64
@@ -204,12 +212,15 @@ func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, e
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.QueueWait <= 0 {
+		opts.QueueWait = DefaultQueueWait
+	}
 	if auth == nil {
 		auth = &Auth{}
 	}
 	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
 		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now(),
-		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}}
+		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}, limits: newLimiter(opts)}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
@@ -285,6 +296,9 @@ func (s *Server) Status() any {
 		"query_timeout":       s.opts.QueryTimeout.String(),
 		"max_result_bytes":    s.opts.MaxResultBytes,
 		"max_result_rows":     s.opts.MaxResultRows,
+		"max_concurrent":      s.opts.MaxConcurrent,
+		"max_long_queries":    s.opts.MaxLongQueries,
+		"long_query_after":    s.opts.LongQueryAfter.String(),
 	}
 }
 
@@ -374,9 +388,15 @@ func (s *Server) statusFor(ctx context.Context, err error) error {
 		}
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
 			code = codes.DeadlineExceeded
+			if errors.Is(c, errLimit) {
+				code = codes.ResourceExhausted
+			}
 			msg = c.Error()
 		}
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, engine.ErrResources):
+		code = codes.ResourceExhausted
+		msg = "the query needs more memory than the server gives it (lakectl serve --memory-limit, shared by the running queries, and --max-spill on disk); aggregate earlier, select fewer columns or rows, or ask the operator to raise them: " + msg
+	case errors.Is(err, errTooLarge), errors.Is(err, errLimit):
 		code = codes.ResourceExhausted
 	case errors.Is(err, errAdminOnly):
 		code, reason = codes.PermissionDenied, RefusalAdminOnly
@@ -674,11 +694,19 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	return schema, ch, nil
 }
 
-func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, t *ticket, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+func (s *Server) stream(qctx context.Context, cancel context.CancelFunc, t *ticket, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
 	p := t.plan
 	start := time.Now()
+	ctx, cancelLong := context.WithCancelCause(qctx)
+	defer cancelLong(nil)
+	release, err := s.limits.admit(ctx)
+	if err != nil {
+		release = func() {}
+	} else {
+		defer s.limits.watchLong(cancelLong)()
+	}
+	defer release()
 	s.m.active.Inc()
-	var err error
 	defer func() {
 		// Only a statement that ran to its end is reused: an interrupted one
 		// may still carry the interrupt.
@@ -694,38 +722,40 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, t *ticke
 	}()
 	var rows, bytes int64
 	first := true
-	err = st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
-		rows += rec.NumRows()
-		size := util.TotalRecordSize(rec)
-		bytes += size
-		if s.opts.MaxResultRows > 0 && rows > s.opts.MaxResultRows {
-			rec.Release()
-			return fmt.Errorf("%w: the result has more than %d rows (the server's --max-result-rows); add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultRows)
-		}
-		if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
-			rec.Release()
-			return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
-		}
-		if p.share {
-			if err := share.CheckBatch(rec); err != nil {
+	if err == nil {
+		err = st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
+			rows += rec.NumRows()
+			size := util.TotalRecordSize(rec)
+			bytes += size
+			if s.opts.MaxResultRows > 0 && rows > s.opts.MaxResultRows {
 				rec.Release()
-				return err
+				return fmt.Errorf("%w: the result has more than %d rows (the server's --max-result-rows); add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultRows)
 			}
-		}
-		if first {
-			s.m.firstByte.Observe(time.Since(start).Seconds())
-			first = false
-		}
-		select {
-		case ch <- flight.StreamChunk{Data: rec}:
-			s.m.bytesSent.Add(float64(size))
-			s.m.rowsSent.Add(float64(rec.NumRows()))
-			return nil
-		case <-ctx.Done():
-			rec.Release()
-			return fmt.Errorf("%w: %v", engine.ErrInterrupted, context.Cause(ctx))
-		}
-	})
+			if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
+				rec.Release()
+				return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
+			}
+			if p.share {
+				if err := share.CheckBatch(rec); err != nil {
+					rec.Release()
+					return err
+				}
+			}
+			if first {
+				s.m.firstByte.Observe(time.Since(start).Seconds())
+				first = false
+			}
+			select {
+			case ch <- flight.StreamChunk{Data: rec}:
+				s.m.bytesSent.Add(float64(size))
+				s.m.rowsSent.Add(float64(rec.NumRows()))
+				return nil
+			case <-ctx.Done():
+				rec.Release()
+				return fmt.Errorf("%w: %v", engine.ErrInterrupted, context.Cause(ctx))
+			}
+		})
+	}
 	s.m.latency.Observe(time.Since(start).Seconds())
 	s.countQuery(err == nil)
 	s.log.Debug("query streamed", "rows", rows, "bytes", bytes, "seconds", time.Since(start).Seconds(), "err", err)

@@ -38,6 +38,9 @@ var (
 	ErrInterrupted = errors.New("query interrupted")
 	// ErrExecution marks a failure while running an accepted statement.
 	ErrExecution = errors.New("query failed")
+	// ErrResources marks a query that needed more memory or spill space than
+	// the database's limits (Options.MemoryLimit, MaxTempSize) leave it.
+	ErrResources = errors.New("out of memory")
 )
 
 // Options configure the sandbox and resources of the database.
@@ -50,6 +53,9 @@ type Options struct {
 	MemoryLimit string
 	// Threads; 0 keeps DuckDB's default (all cores).
 	Threads int
+	// MaxTempSize bounds the spill files, like "4GB"; empty keeps DuckDB's
+	// default (90% of the free disk).
+	MaxTempSize string
 }
 
 // DB is a sandboxed in-memory DuckDB database.
@@ -104,6 +110,9 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET threads=%d", opts.Threads))
+	}
+	if opts.MaxTempSize != "" && opts.TempDir != "" {
+		stmts = append(stmts, "SET max_temp_directory_size="+QuoteString(opts.MaxTempSize))
 	}
 	stmts = append(stmts,
 		"SET parquet_metadata_cache=true",
@@ -337,6 +346,8 @@ func classify(ctx context.Context, msg string) error {
 		e.Kind = ErrInvalid
 	case t == "Missing Extension", t == "Autoload", t == "IO" && strings.HasPrefix(e.Message, "Extension"):
 		e.Kind = ErrRefused
+	case t == "Out of Memory", strings.Contains(e.Message, "max_temp_directory_size"):
+		e.Kind = ErrResources
 	default:
 		e.Kind = ErrExecution
 	}
