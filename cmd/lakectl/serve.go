@@ -28,7 +28,9 @@ ALTER TABLE lake.<table> ADD COLUMN <name> <type> [COMMENT '...'].
 
 Without credentials the server accepts everyone who can reach it (it listens on 127.0.0.1 by
 default) and takes admin statements from loopback clients only. With --reader-token/--admin-token
-or --basic-auth-file every call must authenticate.
+/--share-token or --basic-auth-file every call must authenticate. A share token (or a call with
+lakectl query --mask) sees every account_id as an HMAC-SHA256 pseudonym keyed by --share-key-file.
+Every statement is appended to --audit-log as a JSON line.
 
 Examples:
   lakectl serve
