@@ -118,6 +118,7 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 		"SELECT count(*) FROM range(1000000000000)",
 		"SELECT string_agg(repeat('x', 1000), ',') FROM range(100000000)",
 	}
+	var failed int // probes stopped by a limit (under heavy machine load a probe can outlast --long-query-after)
 	probes := func(d time.Duration) []time.Duration {
 		var mu sync.Mutex
 		var lat []time.Duration
@@ -130,9 +131,13 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 				c := dial(b, r.Addr(), map[string]string{adbcfs.OptionAuthorizationHeader: "Bearer " + readerToken})
 				for time.Now().Before(end) {
 					t0 := time.Now()
-					c.mustQuery(probe)
+					_, _, err := c.query(probe)
 					mu.Lock()
-					lat = append(lat, time.Since(t0))
+					if err != nil {
+						failed++
+					} else {
+						lat = append(lat, time.Since(t0))
+					}
 					mu.Unlock()
 				}
 			}()
@@ -142,7 +147,10 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 	}
 	for b.Loop() {
 		probes(2 * time.Second) // warm
+		failed = 0
 		idle := probes(15 * time.Second)
+		idleFailed := failed
+		failed = 0
 		stop := make(chan struct{})
 		var hwg sync.WaitGroup
 		var stopped, finished int
@@ -179,6 +187,8 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 		b.ReportMetric(float64(pl)/float64(pi), "p95_ratio")
 		b.ReportMetric(float64(len(idle)), "idle_probes")
 		b.ReportMetric(float64(len(loaded)), "hostile_probes")
+		b.ReportMetric(float64(idleFailed), "idle_probes_failed")
+		b.ReportMetric(float64(failed), "hostile_probes_failed")
 		b.ReportMetric(float64(stopped), "hostile_stopped")
 		b.ReportMetric(float64(finished), "hostile_finished")
 	}

@@ -101,9 +101,8 @@ type Masker struct {
 	db    *engine.DB
 	table string // schema-qualified name of the pseudonym table
 
-	mu    sync.Mutex
-	seen  map[string]bool // data files whose ids the table holds
-	known map[string]bool // ids the table holds
+	mu   sync.Mutex
+	seen map[string]bool // data files whose ids the table holds
 }
 
 // New creates the pseudonym table in db, the database only share sessions
@@ -115,7 +114,7 @@ func New(ctx context.Context, db *engine.DB, key []byte) (*Masker, error) {
 		return nil, err
 	}
 	schema := "s_" + hex.EncodeToString(b)
-	m := &Masker{key: key, db: db, table: schema + ".pseudonyms", seen: map[string]bool{}, known: map[string]bool{}}
+	m := &Masker{key: key, db: db, table: schema + ".pseudonyms", seen: map[string]bool{}}
 	if err := db.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return nil, fmt.Errorf("share database: %w", err)
 	}
@@ -168,9 +167,8 @@ func (m *Masker) Ensure(ctx context.Context, files []string, filesSQL func([]str
 			return fmt.Errorf("account_id is %s, not a string", rec.Column(0).DataType())
 		}
 		for i := 0; i < col.Len(); i++ {
-			if id := col.Value(i); !col.IsNull(i) && !m.known[id] {
-				id = strings.Clone(id) // the batch is released below
-				fresh = append(fresh, id)
+			if !col.IsNull(i) {
+				fresh = append(fresh, strings.Clone(col.Value(i))) // the batch is released below
 			}
 		}
 		return nil
@@ -181,7 +179,8 @@ func (m *Masker) Ensure(ctx context.Context, files []string, filesSQL func([]str
 	for len(fresh) > 0 {
 		n := min(len(fresh), 2000)
 		var b strings.Builder
-		b.WriteString("INSERT INTO " + m.table + " VALUES ")
+		// Ids already there (seen in an earlier file) are skipped by the key.
+		b.WriteString("INSERT OR IGNORE INTO " + m.table + " VALUES ")
 		for i, id := range fresh[:n] {
 			if i > 0 {
 				b.WriteByte(',')
@@ -190,9 +189,6 @@ func (m *Masker) Ensure(ctx context.Context, files []string, filesSQL func([]str
 		}
 		if err := m.db.Exec(ctx, b.String()); err != nil {
 			return fmt.Errorf("store pseudonyms: %w", err)
-		}
-		for _, id := range fresh[:n] {
-			m.known[id] = true
 		}
 		fresh = fresh[n:]
 	}
