@@ -454,9 +454,11 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.State
 		return nil, err
 	}
 	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, nil, desc)
-	if err != nil && !isAudited(err) {
-		err = s.toStatus(ctx, err)
-		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+	if err != nil {
+		done := isAudited(err)
+		if err = s.toStatus(ctx, err); !done {
+			s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		}
 	}
 	return info, err
 }
@@ -925,9 +927,11 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 	s.mu.Unlock()
 	start := time.Now()
 	info, err := s.flightInfoFor(ctx, p.query, asOf, params, p, desc)
-	if err != nil && !isAudited(err) {
-		err = s.toStatus(ctx, err)
-		s.audit(ctx, auditEntry{sql: p.query, params: params, start: start, err: err})
+	if err != nil {
+		done := isAudited(err)
+		if err = s.toStatus(ctx, err); !done {
+			s.audit(ctx, auditEntry{sql: p.query, params: params, start: start, err: err})
+		}
 	}
 	return info, err
 }
