@@ -33,7 +33,12 @@ func benchRows(b *testing.B) int {
 // real-shaped ids, in commits of 100,000 rows, served with a reader and a
 // share token.
 func benchLake(b *testing.B, n int, mod func(*flight.Config)) (reader, sharer *client, r *flight.Running) {
-	l := newTestLake(b)
+	reader, sharer, r, _ = benchLakeAt(b, n, mod)
+	return reader, sharer, r
+}
+
+func benchLakeAt(b *testing.B, n int, mod func(*flight.Config)) (reader, sharer *client, r *flight.Running, l *testLake) {
+	l = newTestLake(b)
 	l.createTx(b, "transactions")
 	rng := rand.New(rand.NewPCG(1, 2))
 	for done := 0; done < n; {
@@ -53,7 +58,7 @@ func benchLake(b *testing.B, n int, mod func(*flight.Config)) (reader, sharer *c
 	})
 	reader = dial(b, r.Addr(), map[string]string{adbcfs.OptionAuthorizationHeader: "Bearer " + readerToken})
 	sharer = dial(b, r.Addr(), map[string]string{adbcfs.OptionAuthorizationHeader: "Bearer " + shareToken})
-	return reader, sharer, r
+	return reader, sharer, r, l
 }
 
 // BenchmarkMaskedGroupBy times GROUP BY account_id over the lake, unmasked
@@ -62,20 +67,36 @@ func benchLake(b *testing.B, n int, mod func(*flight.Config)) (reader, sharer *c
 //
 //	go test -tags duckdb_arrow -run - -bench MaskedGroupBy -benchtime 20x ./flight/
 func BenchmarkMaskedGroupBy(b *testing.B) {
-	reader, sharer, _ := benchLake(b, benchRows(b), nil)
+	reader, sharer, _, l := benchLakeAt(b, benchRows(b), nil)
+	// The same lake served without authentication, for the in-process
+	// (no wire) figures: plan, DuckDB and the pseudonym join alone.
+	local := startServer(b, l, func(c *flight.Config) { c.AuditLog = "off" })
 	const q = "SELECT account_id, count(*) AS n, sum(amount) AS total FROM transactions GROUP BY account_id"
 	groups := len(reader.mustQuery(q))
 	if got := len(sharer.mustQuery(q)); got != groups { // also fills the pseudonym table once
 		b.Fatalf("masked %d groups, unmasked %d", got, groups)
 	}
-	var plain, masked []time.Duration
+	var plain, masked, plainIn, maskedIn []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		reader.mustQuery(q)
 		t1 := time.Now()
 		sharer.mustQuery(q)
-		plain, masked = append(plain, t1.Sub(t0)), append(masked, time.Since(t1))
+		t2 := time.Now()
+		if _, err := flight.RunInProcess(local, q, false); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		if _, err := flight.RunInProcess(local, q, true); err != nil {
+			b.Fatal(err)
+		}
+		plain, masked = append(plain, t1.Sub(t0)), append(masked, t2.Sub(t1))
+		plainIn, maskedIn = append(plainIn, t3.Sub(t2)), append(maskedIn, time.Since(t3))
 	}
+	pi, mi := median(plainIn), median(maskedIn)
+	b.ReportMetric(float64(pi.Microseconds())/1000, "inproc_unmasked_ms")
+	b.ReportMetric(float64(mi.Microseconds())/1000, "inproc_masked_ms")
+	b.ReportMetric(float64(mi)/float64(pi), "inproc_masked/unmasked")
 	p, m := median(plain), median(masked)
 	b.ReportMetric(float64(p.Microseconds())/1000, "unmasked_ms")
 	b.ReportMetric(float64(m.Microseconds())/1000, "masked_ms")
