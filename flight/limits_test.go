@@ -20,7 +20,7 @@ func hostileServer(t *testing.T, mod func(*flight.Config)) *client {
 	l.createTx(t, "transactions")
 	l.appendRows(t, "transactions", makeRows("a", 300, day1))
 	r := startServer(t, l, func(c *flight.Config) {
-		c.QueryTimeout = 2 * time.Second
+		c.QueryTimeout = time.Second
 		c.MemoryLimit = "256MB"
 		c.MaxSpill = "64MB"
 		c.MaxResultBytes = 32 << 20
@@ -52,8 +52,8 @@ func TestHostileResourceQueriesAreStoppedWithinTheirBoundSayingWhichLimit(t *tes
 			t.Errorf("%q ran to its end", sql)
 		case !limitFlag.MatchString(err.Error()):
 			t.Errorf("%q: the error names no limit flag: %v", sql, err)
-		case took > 2*time.Second+15*time.Second:
-			t.Errorf("%q was stopped only after %s (timeout 2s)", sql, took)
+		case took > time.Second+15*time.Second:
+			t.Errorf("%q was stopped only after %s (timeout 1s)", sql, took)
 		}
 		t.Logf("%s after %s: %.160v", sql, took.Round(time.Millisecond), err)
 		if got := c.one("SELECT 42"); got != "42" {
@@ -65,8 +65,8 @@ func TestHostileResourceQueriesAreStoppedWithinTheirBoundSayingWhichLimit(t *tes
 func TestOnlyMaxLongQueriesRunPastLongQueryAfter(t *testing.T) {
 	c := hostileServer(t, func(c *flight.Config) {
 		c.MaxLongQueries = 1
-		c.LongQueryAfter = 500 * time.Millisecond
-		c.QueryTimeout = 4 * time.Second
+		c.LongQueryAfter = 300 * time.Millisecond
+		c.QueryTimeout = 2 * time.Second
 	})
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
