@@ -27,6 +27,11 @@ func (d DataDir) Catalog() string { return d.path("catalog.db") }
 // Warehouse is the Iceberg table data (lake), unless --warehouse names another.
 func (d DataDir) Warehouse() string { return d.path("warehouse") }
 
+// ShareKey is the lake's pseudonym key (lakectl serve): 32 random bytes in
+// hex, mode 0600, created at the first share query. Whoever holds it can
+// reverse every pseudonym; it is never inside the warehouse.
+func (d DataDir) ShareKey() string { return d.path("secrets", "share-pseudonym.key") }
+
 // Logs holds one log file per process of the local stack.
 func (d DataDir) Logs() string { return d.path("logs") }
 

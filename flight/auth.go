@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
@@ -25,7 +26,22 @@ type Role string
 const (
 	RoleReader Role = "reader"
 	RoleAdmin  Role = "admin"
+	// RoleShare reads like a reader, but every account_id it sees is a
+	// pseudonym (flight/share); a reader or admin becomes one for a call with
+	// the x-finlake-mask header.
+	RoleShare Role = "share"
 )
+
+// MaskHeader is the call header ("true") that makes a reader's or admin's
+// call a share session: masked like a share token's (lakectl query --mask).
+const MaskHeader = "x-finlake-mask"
+
+// Identity is who a call comes from: its role and, after a username and
+// password login, the user (for the audit log).
+type Identity struct {
+	Role Role
+	User string
+}
 
 // BasicUser is one username/password pair and its role.
 type BasicUser struct {
@@ -38,15 +54,16 @@ type BasicUser struct {
 type Auth struct {
 	ReaderToken string
 	AdminToken  string
+	ShareToken  string
 	Users       []BasicUser
 
 	mu       sync.Mutex
-	sessions map[string]Role // bearer tokens handed out by the basic-auth handshake
+	sessions map[string]Identity // bearer tokens handed out by the basic-auth handshake
 }
 
 // Enabled reports whether any credential is configured.
 func (a *Auth) Enabled() bool {
-	return a != nil && (a.ReaderToken != "" || a.AdminToken != "" || len(a.Users) > 0)
+	return a != nil && (a.ReaderToken != "" || a.AdminToken != "" || a.ShareToken != "" || len(a.Users) > 0)
 }
 
 func eq(a, b string) bool { return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -63,12 +80,12 @@ func (a *Auth) Validate(user, pass string) (string, error) {
 			tok := hex.EncodeToString(buf)
 			a.mu.Lock()
 			if a.sessions == nil {
-				a.sessions = map[string]Role{}
+				a.sessions = map[string]Identity{}
 			}
 			if len(a.sessions) > 10000 { // bound memory: old sessions re-handshake
-				a.sessions = map[string]Role{}
+				a.sessions = map[string]Identity{}
 			}
-			a.sessions[tok] = u.Role
+			a.sessions[tok] = Identity{Role: u.Role, User: u.User}
 			a.mu.Unlock()
 			return tok, nil
 		}
@@ -84,6 +101,8 @@ func (a *Auth) IsValid(token string) (any, error) {
 		return RoleAdmin, nil
 	case eq(a.ReaderToken, token):
 		return RoleReader, nil
+	case eq(a.ShareToken, token):
+		return RoleShare, nil
 	}
 	a.mu.Lock()
 	r, ok := a.sessions[token]
@@ -91,7 +110,7 @@ func (a *Auth) IsValid(token string) (any, error) {
 	if ok {
 		return r, nil
 	}
-	return nil, status.Error(codes.Unauthenticated, "invalid bearer token (send Authorization: Bearer <reader or admin token>, or log in with username and password)")
+	return nil, status.Error(codes.Unauthenticated, "invalid bearer token (send Authorization: Bearer <reader, share or admin token>, or log in with username and password)")
 }
 
 // Middleware is the gRPC middleware enforcing the credentials (none when off).
@@ -103,11 +122,25 @@ func (a *Auth) Middleware() []flight.ServerMiddleware {
 }
 
 // roleOf is the caller's role: from its credentials, or with authentication
-// off, admin for loopback peers and reader for everyone else.
+// off, admin for loopback peers and reader for everyone else; share for any
+// call that asks to be masked.
 func (s *Server) roleOf(ctx context.Context) Role {
+	r := s.credentialRole(ctx)
+	if r != "" && r != RoleShare {
+		if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(MaskHeader)) > 0 && md.Get(MaskHeader)[0] != "" && md.Get(MaskHeader)[0] != "false" {
+			return RoleShare
+		}
+	}
+	return r
+}
+
+func (s *Server) credentialRole(ctx context.Context) Role {
 	if s.auth.Enabled() {
-		if r, ok := flight.AuthFromContext(ctx).(Role); ok {
+		switch r := flight.AuthFromContext(ctx).(type) {
+		case Role:
 			return r
+		case Identity:
+			return r.Role
 		}
 		return ""
 	}
@@ -115,6 +148,14 @@ func (s *Server) roleOf(ctx context.Context) Role {
 		return RoleForPeer(p.Addr)
 	}
 	return RoleReader
+}
+
+// userOf is the user a call logged in as ("" for a bearer token or no auth).
+func userOf(ctx context.Context) string {
+	if id, ok := flight.AuthFromContext(ctx).(Identity); ok {
+		return id.User
+	}
+	return ""
 }
 
 // RoleForPeer is the role of a client when authentication is off: loopback
@@ -137,8 +178,10 @@ func RoleForPeer(addr net.Addr) Role {
 }
 
 func (s *Server) requireAdmin(ctx context.Context) error {
-	if s.roleOf(ctx) == RoleAdmin {
+	if r := s.roleOf(ctx); r == RoleAdmin {
 		return nil
+	} else if r == RoleShare {
+		return fmt.Errorf("%w: schema changes need the admin token, without --mask; a share session may only read", errAdminOnly)
 	}
 	if s.auth.Enabled() {
 		return fmt.Errorf("%w: schema changes (ALTER TABLE ... ADD COLUMN) need the admin token; this token may only read", errAdminOnly)

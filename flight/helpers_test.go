@@ -47,7 +47,7 @@ func newLakeWithFiveTransactions(t *testing.T) (*testLake, string) {
 	return l, wh
 }
 
-func newTestLake(t *testing.T) *testLake {
+func newTestLake(t testing.TB) *testLake {
 	t.Helper()
 	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	cat, closeFn, err := lake.OpenCatalog(context.Background(), cfg)
@@ -71,7 +71,7 @@ var txSchema = iceberg.NewSchema(0,
 )
 
 // createTx creates lake.<name>, partitioned by day(timestamp) like the real table.
-func (l *testLake) createTx(t *testing.T, name string) *table.Table {
+func (l *testLake) createTx(t testing.TB, name string) *table.Table {
 	t.Helper()
 	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "timestamp_day", Transform: iceberg.DayTransform{}})
 	tbl, err := l.cat.CreateTable(context.Background(), lake.Ident(name), txSchema, catalog.WithPartitionSpec(&spec))
@@ -92,7 +92,7 @@ type txRow struct {
 }
 
 // appendRows appends rows to lake.<name> in one commit, with the table's current schema.
-func (l *testLake) appendRows(t *testing.T, name string, rows []txRow) *table.Table {
+func (l *testLake) appendRows(t testing.TB, name string, rows []txRow) *table.Table {
 	t.Helper()
 	tbl, err := l.appendTx(name, rows)
 	if err != nil {
@@ -166,7 +166,7 @@ func makeRows(prefix string, n int, ts time.Time) []txRow {
 }
 
 // startServer serves the lake in-process on a free port.
-func startServer(t *testing.T, l *testLake, mod func(*flight.Config)) *flight.Running {
+func startServer(t testing.TB, l *testLake, mod func(*flight.Config)) *flight.Running {
 	t.Helper()
 	cfg := flight.Config{Lake: l.cfg, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", Threads: 2, MemoryLimit: "1GB",
 		Options: flight.Options{QueryTimeout: 20 * time.Second}}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
+	"github.com/finlake/finlake/flight/share"
 	"github.com/finlake/finlake/flight/sqlrewrite"
 )
 
@@ -37,6 +38,9 @@ type planned struct {
 	loaded map[string]string // table -> metadata location of each table the plan read
 	schema *arrow.Schema     // result schema, once known
 	pins   []*lakeview.Pin   // the snapshots that answer, named in the result schema's metadata
+
+	share bool       // planned for a share session: masked tables, run on the share database
+	db    *engine.DB // the database it runs on
 }
 
 // current reports whether the plan still reads what planning the query now
@@ -111,6 +115,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		}
 		return &planned{admin: ac}, nil
 	}
+	shared := s.roleOf(ctx) == RoleShare
 	if kw := sqlrewrite.FirstKeyword(toks); !readKeywords[kw] {
 		return nil, fmt.Errorf("%w: only read queries (SELECT) are allowed, not %s; the one admin statement is ALTER TABLE %s.<table> ADD COLUMN", errRefused, kw, s.lake.Namespace())
 	}
@@ -129,6 +134,16 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	q, err := sqlrewrite.Parse(query, tableNames{s.lake, set})
 	if err != nil {
 		return nil, err
+	}
+	db := s.db
+	var masker *share.Masker
+	if shared {
+		if err := checkShareSQL(toks, q); err != nil {
+			return nil, err
+		}
+		if db, masker, err = s.share.open(ctx); err != nil {
+			return nil, err
+		}
 	}
 	loaded := map[string]*lakeview.Pin{} // table name -> table at load time (current)
 	pinned := map[string]*lakeview.Pin{} // table + as-of -> pin
@@ -173,7 +188,8 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	// extremes instead, when the metadata tells them: DuckDB still computes
 	// the result, so its names and types are DuckDB's own.
 	extremeCols, extremesOnly := q.MinMax()
-	extremesOnly = extremesOnly && !s.opts.NoMetadataAnswers
+	// (Never for a share session: the extremes of account_id are raw ids.)
+	extremesOnly = extremesOnly && !s.opts.NoMetadataAnswers && !shared
 	var counted *int64
 	var lastPin *lakeview.Pin
 	back, err := q.RenderMapped(func(_ int, r sqlrewrite.Ref) (string, error) {
@@ -231,9 +247,9 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 		}
 		var e string
 		if r.Meta != "" {
-			e, err = s.lake.MetaSQL(ctx, pin, r.Meta)
-		} else {
-			e, err = s.lake.TableSQL(ctx, pin)
+			e, err = s.lake.MetaSQL(ctx, pin, r.Meta, shared)
+		} else if e, err = s.lake.TableSQL(ctx, pin); err == nil && shared {
+			e, err = s.maskedTableSQL(ctx, masker, pin, e)
 		}
 		if err != nil {
 			return "", err
@@ -244,7 +260,7 @@ func (s *Server) plan(ctx context.Context, query string, asOf sqlrewrite.AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	p := &planned{sql: back.SQL, query: query, back: back, tables: now, asOf: asOf}
+	p := &planned{sql: back.SQL, query: query, back: back, tables: now, asOf: asOf, share: shared, db: db}
 	if counted != nil {
 		p.sql = fmt.Sprintf("SELECT CAST(%d AS BIGINT) AS %s", *counted, sqlrewrite.QuoteIdent(countName))
 		p.back = sqlrewrite.Rendered{SQL: p.sql}
@@ -299,7 +315,11 @@ func (s *Server) prepareSQL(ctx context.Context, p *planned) (*engine.Conn, *eng
 	if conn, st, ok := s.pool.take(p.poolKey()); ok {
 		return conn, st, nil
 	}
-	conn, err := s.db.Connect()
+	db := p.db
+	if db == nil {
+		db = s.db
+	}
+	conn, err := db.Connect()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -322,7 +342,10 @@ func (s *Server) recycle(p *planned, conn *engine.Conn, st *engine.Stmt) {
 // NOT NULL marks of its schema.
 func (p *planned) poolKey() string {
 	var b strings.Builder
-	b.Grow(len(p.sql) + 1 + len(p.notNull))
+	b.Grow(len(p.sql) + 2 + len(p.notNull))
+	if p.share {
+		b.WriteByte('s') // another database's connection
+	}
 	b.WriteString(p.sql)
 	b.WriteByte(0)
 	for _, n := range p.notNull {

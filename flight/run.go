@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/finlake/finlake/contract"
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
 	"github.com/finlake/finlake/internal/obs"
@@ -32,7 +34,11 @@ type Config struct {
 	TLSKey      string
 	Auth        *Auth
 	MemoryLimit string // DuckDB memory_limit, e.g. "2GB"
-	Threads     int
+	MaxSpill    string // DuckDB max_temp_directory_size, e.g. "4GB"
+	// AuditLog is the file the audit trail is appended to (JSON lines);
+	// "": <data>/logs/flight-audit.jsonl, "-": stderr, "off": none.
+	AuditLog string
+	Threads  int
 	Options
 }
 
@@ -45,6 +51,7 @@ type Running struct {
 	db       *engine.DB
 	closeCat func() error
 	tmp      string
+	audit    *os.File
 	cancel   context.CancelFunc
 }
 
@@ -76,6 +83,9 @@ func (r *Running) Stop() {
 	}
 	if r.tmp != "" {
 		_ = os.RemoveAll(r.tmp)
+	}
+	if r.audit != nil {
+		_ = r.audit.Close()
 	}
 	slog.Info("flight sql stopped", "addr", r.addr)
 }
@@ -115,7 +125,8 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		closeCat()
 		return nil, fmt.Errorf("duckdb temp directory: %w", err)
 	}
-	db, err := engine.Open(engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})
+	eopts := engine.Options{AllowedDirs: []string{wh}, TempDir: tmp, MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads, MaxTempSize: cfg.MaxSpill}
+	db, err := engine.Open(eopts)
 	if err != nil {
 		closeCat()
 		os.RemoveAll(tmp)
@@ -152,6 +163,34 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		})
 		cfg.Options.Registerer = httpSrv.Registry
 	}
+	if cfg.Options.ShareKeyFile == "" {
+		cfg.Options.ShareKeyFile = contract.DataDir{Root: cfg.Lake.DataDir}.ShareKey()
+	}
+	if abs, err := filepath.Abs(cfg.Options.ShareKeyFile); err == nil && strings.HasPrefix(abs+"/", wh+"/") {
+		return fail(fmt.Errorf("the pseudonym key file %s lies inside the warehouse, which queries may read: keep it outside (--share-key-file)", cfg.Options.ShareKeyFile))
+	}
+	switch cfg.AuditLog {
+	case "off":
+	case "-":
+		cfg.Options.Audit = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	default:
+		path := cfg.AuditLog
+		if path == "" {
+			path = filepath.Join(contract.DataDir{Root: cfg.Lake.DataDir}.Logs(), "flight-audit.jsonl")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fail(fmt.Errorf("audit log directory: %w", err))
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fail(fmt.Errorf("audit log (--audit-log): %w", err))
+		}
+		r.audit = f
+		cfg.Options.Audit = slog.New(slog.NewJSONHandler(f, nil))
+	}
+	shareTmp := filepath.Join(tmp, "share")
+	cfg.Options.ShareEngine = eopts
+	cfg.Options.ShareEngine.TempDir = shareTmp
 	srv, err := New(lk, db, cfg.Auth, cfg.Options)
 	if err != nil {
 		return fail(err)

@@ -33,6 +33,7 @@ import (
 
 	"github.com/finlake/finlake/flight/engine"
 	"github.com/finlake/finlake/flight/lakeview"
+	"github.com/finlake/finlake/flight/share"
 	"github.com/finlake/finlake/flight/sqlrewrite"
 )
 
@@ -69,6 +70,13 @@ type Options struct {
 	QueryTimeout   time.Duration // per query, planning and streaming together; 0: none
 	MaxResultBytes int64         // Arrow bytes per result; 0: unlimited
 	MaxResultRows  int64         // rows per result; 0: unlimited
+	// MaxConcurrent queries run at once (0: no limit); a query waits at most
+	// QueueWait for its turn. Of those, at most MaxLongQueries may run past
+	// LongQueryAfter (0: no limit). See limits.go.
+	MaxConcurrent  int
+	QueueWait      time.Duration
+	MaxLongQueries int
+	LongQueryAfter time.Duration
 	BatchBytes     int64         // bytes per result batch (default 4 MiB: far below the clients' 16 MiB message limit)
 	BatchRows      int           // rows per result batch (default 65536)
 	MergeBytes     int64         // DuckDB chunks below a quarter of this are merged up to it (default 1 MiB)
@@ -77,8 +85,15 @@ type Options struct {
 	// table metadata answers (SELECT count(*) FROM lake.<table>, min/max of
 	// partition columns): for tests comparing both paths.
 	NoMetadataAnswers bool
-	Registerer        prometheus.Registerer
-	Logger            *slog.Logger
+	// ShareKeyFile is the lake's pseudonym key (created at the first share
+	// query when missing); ShareEngine configures the share sessions' DuckDB
+	// database (Start sets both).
+	ShareKeyFile string
+	ShareEngine  engine.Options
+	Registerer   prometheus.Registerer
+	Logger       *slog.Logger
+	// Audit receives one line per statement (see audit.go); nil: none.
+	Audit *slog.Logger
 }
 
 // Server implements flightsql.Server.
@@ -98,6 +113,8 @@ type Server struct {
 	prepared map[string]*preparedStmt
 	heldN    int // DuckDB statements kept prepared for a coming execution
 	pool     *stmtPool
+	share    *shareDB
+	limits   *limiter
 	started  time.Time
 	queries  int64
 	failures int64
@@ -195,11 +212,15 @@ func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, e
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.QueueWait <= 0 {
+		opts.QueueWait = DefaultQueueWait
+	}
 	if auth == nil {
 		auth = &Auth{}
 	}
 	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
-		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now()}
+		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now(),
+		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}, limits: newLimiter(opts)}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
@@ -275,6 +296,9 @@ func (s *Server) Status() any {
 		"query_timeout":       s.opts.QueryTimeout.String(),
 		"max_result_bytes":    s.opts.MaxResultBytes,
 		"max_result_rows":     s.opts.MaxResultRows,
+		"max_concurrent":      s.opts.MaxConcurrent,
+		"max_long_queries":    s.opts.MaxLongQueries,
+		"long_query_after":    s.opts.LongQueryAfter.String(),
 	}
 }
 
@@ -317,6 +341,7 @@ func (s *Server) Close() {
 		s.release(h)
 	}
 	s.pool.closeAll()
+	s.share.close()
 }
 
 func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -337,8 +362,19 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = s.statusFor(ctx, err)
+	st, _ := status.FromError(err)
+	s.m.errors.WithLabelValues(st.Code().String()).Inc()
+	return err
+}
+
+// statusFor is toStatus without counting the error (for the audit line of an
+// error the caller reports itself).
+func (s *Server) statusFor(ctx context.Context, err error) error {
 	if st, ok := status.FromError(err); ok && !errors.Is(err, errRefused) && st.Code() != codes.Unknown {
-		s.m.errors.WithLabelValues(st.Code().String()).Inc()
+		if s.roleOf(ctx) == RoleShare {
+			return status.Error(st.Code(), share.RedactText(st.Message()))
+		}
 		return err
 	}
 	code := codes.Internal
@@ -352,9 +388,15 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		}
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
 			code = codes.DeadlineExceeded
+			if errors.Is(c, errLimit) {
+				code = codes.ResourceExhausted
+			}
 			msg = c.Error()
 		}
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, engine.ErrResources):
+		code = codes.ResourceExhausted
+		msg = "the query needs more memory than the server gives it (lakectl serve --memory-limit, shared by the running queries, and --max-spill on disk); aggregate earlier, select fewer columns or rows, or ask the operator to raise them: " + msg
+	case errors.Is(err, errTooLarge), errors.Is(err, errLimit):
 		code = codes.ResourceExhausted
 	case errors.Is(err, errAdminOnly):
 		code, reason = codes.PermissionDenied, RefusalAdminOnly
@@ -370,6 +412,10 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 			c.Kind = errors.New(why)
 			msg = c.Error()
 		}
+	case errors.Is(err, errShare), errors.Is(err, lakeview.ErrHidden):
+		code, reason = codes.PermissionDenied, RefusalShare
+	case errors.Is(err, share.ErrLeak):
+		code, reason = codes.PermissionDenied, RefusalShare
 	case errors.Is(err, errRefused), errors.Is(err, engine.ErrRefused):
 		code, reason = codes.PermissionDenied, RefusalStatement
 	case errors.Is(err, errInvalid), errors.Is(err, engine.ErrInvalid), errors.Is(err, sqlrewrite.ErrSyntax):
@@ -382,7 +428,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		code = codes.AlreadyExists
 	}
 	msg = strings.ReplaceAll(msg, s.lake.Warehouse(), "<warehouse>/")
-	s.m.errors.WithLabelValues(code.String()).Inc()
+	if s.roleOf(ctx) == RoleShare {
+		msg = share.RedactText(msg)
+	}
 	st := status.New(code, msg)
 	if reason != "" {
 		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
@@ -398,12 +446,21 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 // ticket for it; an admin statement runs here and its ticket returns its
 // one-row report.
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	start := time.Now()
 	asOf, err := asOfFrom(ctx)
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		return nil, err
 	}
 	info, err := s.flightInfoFor(ctx, cmd.GetQuery(), asOf, nil, nil, desc)
-	return info, s.toStatus(ctx, err)
+	if err != nil {
+		done := isAudited(err)
+		if err = s.toStatus(ctx, err); !done {
+			s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		}
+	}
+	return info, err
 }
 
 // flightInfoFor issues the ticket of a query. reuse, when given, is a plan
@@ -427,7 +484,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 				s.release(h)
 				return nil, err
 			}
-			if p.asOf.Kind != asOf.Kind || p.asOf.String() != asOf.String() || !p.current(now) {
+			if p.asOf.Kind != asOf.Kind || p.asOf.String() != asOf.String() || !p.current(now) || p.share != (s.roleOf(ctx) == RoleShare) {
 				s.release(h)
 				p, h = nil, nil
 			}
@@ -440,7 +497,7 @@ func (s *Server) flightInfoFor(ctx context.Context, query string, asOf sqlrewrit
 		}
 	}
 	if p.admin != nil {
-		t, err := s.runAdmin(ctx, p.admin)
+		t, err := s.runAdmin(ctx, p.admin, query)
 		if err != nil {
 			return nil, err
 		}
@@ -505,16 +562,20 @@ func (s *Server) issue(t *ticket, schema *arrow.Schema, desc *flight.FlightDescr
 
 var adminSchema = arrow.NewSchema([]arrow.Field{{Name: "result", Type: arrow.BinaryTypes.String}}, nil)
 
-func (s *Server) runAdmin(ctx context.Context, ac *sqlrewrite.AddColumn) (*ticket, error) {
+func (s *Server) runAdmin(ctx context.Context, ac *sqlrewrite.AddColumn, sql string) (*ticket, error) {
+	start := time.Now()
 	if err := s.requireAdmin(ctx); err != nil {
 		s.m.queries.WithLabelValues("admin", "error").Inc()
-		return nil, err
+		s.audit(ctx, auditEntry{sql: sql, admin: true, start: start, err: s.statusFor(ctx, err)})
+		return nil, audited{err}
 	}
 	id, err := s.lake.AddColumn(ctx, ac)
 	if err != nil {
 		s.m.queries.WithLabelValues("admin", "error").Inc()
-		return nil, err
+		s.audit(ctx, auditEntry{sql: sql, admin: true, start: start, err: s.statusFor(ctx, err)})
+		return nil, audited{err}
 	}
+	s.audit(ctx, auditEntry{sql: sql, admin: true, start: start})
 	s.m.queries.WithLabelValues("admin", "ok").Inc()
 	msg := fmt.Sprintf("added column: ALTER TABLE %s (new schema id %d; no data rewritten, older files read NULL)", describeAddColumn(s.lake.Namespace(), ac), id)
 	s.log.Info("schema evolved", "table", ac.Table, "column", ac.Column, "type", ac.Type, "schema_id", id)
@@ -527,9 +588,12 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.Statement
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	start := time.Now()
 	schema, _, _, err := s.describe(ctx, cmd.GetQuery(), asOf)
 	if err != nil {
-		return nil, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: cmd.GetQuery(), start: start, err: err})
+		return nil, err
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.Alloc)}, nil
 }
@@ -581,7 +645,10 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	t, ok := s.tickets[h]
 	delete(s.tickets, h)
 	s.mu.Unlock()
-	if !ok {
+	if !ok || (t.plan != nil && t.plan.share != (s.roleOf(ctx) == RoleShare)) {
+		if ok {
+			s.release(t.held)
+		}
 		return nil, nil, s.toStatus(ctx, status.Error(codes.NotFound, "unknown or already used ticket: execute the query again"))
 	}
 	if t.adminOK != nil {
@@ -601,14 +668,16 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 		// Bound when the ticket was issued.
 		schema := st.Schema()
 		ch := make(chan flight.StreamChunk, 2)
-		go s.stream(qctx, cancel, t.plan, conn, st, ch)
+		go s.stream(qctx, cancel, t, conn, st, ch)
 		return schema, ch, nil
 	}
 	conn, st, err := s.prepareSQL(qctx, t.plan)
 	if err != nil {
 		cancel()
 		s.countQuery(false)
-		return nil, nil, s.toStatus(qctx, err)
+		err = s.toStatus(qctx, err)
+		s.audit(ctx, auditEntry{sql: t.plan.query, params: t.params, plan: t.plan, start: t.created, err: err})
+		return nil, nil, err
 	}
 	if len(t.params) > 0 || st.NumParams() > 0 {
 		if err := st.Bind(t.params); err != nil {
@@ -616,19 +685,30 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 			conn.Close()
 			cancel()
 			s.countQuery(false)
-			return nil, nil, s.toStatus(qctx, t.plan.userError(err))
+			err = s.toStatus(qctx, t.plan.userError(err))
+			s.audit(ctx, auditEntry{sql: t.plan.query, params: t.params, plan: t.plan, start: t.created, err: err})
+			return nil, nil, err
 		}
 	}
 	schema := st.Schema()
 	ch := make(chan flight.StreamChunk, 2)
-	go s.stream(qctx, cancel, t.plan, conn, st, ch)
+	go s.stream(qctx, cancel, t, conn, st, ch)
 	return schema, ch, nil
 }
 
-func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *planned, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+func (s *Server) stream(qctx context.Context, cancel context.CancelFunc, t *ticket, conn *engine.Conn, st *engine.Stmt, ch chan<- flight.StreamChunk) {
+	p := t.plan
 	start := time.Now()
+	ctx, cancelLong := context.WithCancelCause(qctx)
+	defer cancelLong(nil)
+	release, err := s.limits.admit(ctx)
+	if err != nil {
+		release = func() {}
+	} else {
+		defer s.limits.watchLong(cancelLong)()
+	}
+	defer release()
 	s.m.active.Inc()
-	var err error
 	defer func() {
 		// Only a statement that ran to its end is reused: an interrupted one
 		// may still carry the interrupt.
@@ -644,37 +724,49 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, p *plann
 	}()
 	var rows, bytes int64
 	first := true
-	err = st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
-		rows += rec.NumRows()
-		size := util.TotalRecordSize(rec)
-		bytes += size
-		if s.opts.MaxResultRows > 0 && rows > s.opts.MaxResultRows {
-			rec.Release()
-			return fmt.Errorf("%w: the result has more than %d rows (the server's --max-result-rows); add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultRows)
-		}
-		if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
-			rec.Release()
-			return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
-		}
-		if first {
-			s.m.firstByte.Observe(time.Since(start).Seconds())
-			first = false
-		}
-		select {
-		case ch <- flight.StreamChunk{Data: rec}:
-			s.m.bytesSent.Add(float64(size))
-			s.m.rowsSent.Add(float64(rec.NumRows()))
-			return nil
-		case <-ctx.Done():
-			rec.Release()
-			return fmt.Errorf("%w: %v", engine.ErrInterrupted, context.Cause(ctx))
-		}
-	})
+	if err == nil {
+		err = st.Stream(ctx, engine.Limits{BatchRows: s.opts.BatchRows, BatchBytes: s.opts.BatchBytes, MergeBytes: s.opts.MergeBytes}, func(rec arrow.RecordBatch) error {
+			rows += rec.NumRows()
+			size := util.TotalRecordSize(rec)
+			bytes += size
+			if s.opts.MaxResultRows > 0 && rows > s.opts.MaxResultRows {
+				rec.Release()
+				return fmt.Errorf("%w: the result has more than %d rows (the server's --max-result-rows); add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultRows)
+			}
+			if s.opts.MaxResultBytes > 0 && bytes > s.opts.MaxResultBytes {
+				rec.Release()
+				return fmt.Errorf("%w: the result exceeds %d bytes (the server's --max-result-bytes); select fewer columns, add a LIMIT or aggregate", errTooLarge, s.opts.MaxResultBytes)
+			}
+			if p.share {
+				if err := share.CheckBatch(rec); err != nil {
+					rec.Release()
+					return err
+				}
+			}
+			if first {
+				s.m.firstByte.Observe(time.Since(start).Seconds())
+				first = false
+			}
+			select {
+			case ch <- flight.StreamChunk{Data: rec}:
+				s.m.bytesSent.Add(float64(size))
+				s.m.rowsSent.Add(float64(rec.NumRows()))
+				return nil
+			case <-ctx.Done():
+				rec.Release()
+				return fmt.Errorf("%w: %v", engine.ErrInterrupted, context.Cause(ctx))
+			}
+		})
+	}
 	s.m.latency.Observe(time.Since(start).Seconds())
 	s.countQuery(err == nil)
 	s.log.Debug("query streamed", "rows", rows, "bytes", bytes, "seconds", time.Since(start).Seconds(), "err", err)
+	var serr error
 	if err != nil {
-		serr := s.toStatus(ctx, p.userError(err))
+		serr = s.toStatus(ctx, p.userError(err))
+	}
+	s.audit(ctx, auditEntry{sql: p.query, params: t.params, plan: p, rows: rows, bytes: bytes, start: t.created, err: serr})
+	if err != nil {
 		s.log.Info("query failed", "err", serr, "rows_sent", rows)
 		select {
 		case ch <- flight.StreamChunk{Err: serr}:
@@ -707,12 +799,15 @@ func (s *Server) update(ctx context.Context, query string) error {
 	defer cancel()
 	p, err := s.plan(ctx, query, sqlrewrite.AsOf{})
 	if err != nil {
+		s.audit(ctx, auditEntry{sql: query, err: s.statusFor(ctx, err)})
 		return err
 	}
 	if p.admin == nil {
-		return fmt.Errorf("%w: this server is read-only; updates are refused (the one admin statement is ALTER TABLE %s.<table> ADD COLUMN)", errRefused, s.lake.Namespace())
+		err := fmt.Errorf("%w: this server is read-only; updates are refused (the one admin statement is ALTER TABLE %s.<table> ADD COLUMN)", errRefused, s.lake.Namespace())
+		s.audit(ctx, auditEntry{sql: query, plan: p, err: s.statusFor(ctx, err)})
+		return err
 	}
-	_, err = s.runAdmin(ctx, p.admin)
+	_, err = s.runAdmin(ctx, p.admin, query)
 	return err
 }
 
@@ -722,18 +817,25 @@ func (s *Server) update(ctx context.Context, query string) error {
 // cursor.execute always comes this way.
 func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
+	start := time.Now()
 	asOf, err := asOfFrom(ctx)
 	if err != nil {
-		return res, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: req.GetQuery(), start: start, err: err})
+		return res, err
 	}
 	d, err := s.describePlan(ctx, req.GetQuery(), asOf, true)
 	if err != nil {
-		return res, s.toStatus(ctx, err)
+		err = s.toStatus(ctx, err)
+		s.audit(ctx, auditEntry{sql: req.GetQuery(), start: start, err: err})
+		return res, err
 	}
 	schema, params, admin := d.schema, d.params, d.plan.admin
 	if admin != nil {
 		if err := s.requireAdmin(ctx); err != nil {
-			return res, s.toStatus(ctx, err)
+			err = s.toStatus(ctx, err)
+			s.audit(ctx, auditEntry{sql: req.GetQuery(), admin: true, start: start, err: err})
+			return res, err
 		}
 	}
 	h := newHandle()
@@ -823,8 +925,15 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 	s.mu.Lock()
 	params := p.params
 	s.mu.Unlock()
+	start := time.Now()
 	info, err := s.flightInfoFor(ctx, p.query, asOf, params, p, desc)
-	return info, s.toStatus(ctx, err)
+	if err != nil {
+		done := isAudited(err)
+		if err = s.toStatus(ctx, err); !done {
+			s.audit(ctx, auditEntry{sql: p.query, params: params, start: start, err: err})
+		}
+	}
+	return info, err
 }
 
 // GetSchemaPreparedStatement reports the prepared statement's result schema.

@@ -138,8 +138,9 @@ Examples:
   lakectl run daily_volume --param from=2026-11-20 --param to=2026-11-26 --format csv
   lakectl run top_flagged_accounts --param top=5 --as-of -1h
   lakectl run snapshot_diff --param before=-30m
+  lakectl run top_flagged_accounts --mask
   lakectl run alerts_with_transactions --param min_severity=high --show-sql`,
-		Flags: append(append(append(flightFlags(), asOfFlags()...), outputFlags()...), queriesDirFlag(),
+		Flags: append(append(append(flightFlags(), asOfFlags()...), outputFlags()...), maskFlag(), queriesDirFlag(),
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "name=value (repeatable)"},
 			&cli.BoolFlag{Name: "show-sql", Usage: "print the SQL that would run and exit"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {

@@ -32,6 +32,12 @@ func asOfFlags() []cli.Flag {
 	}
 }
 
+// maskFlag asks the server to mask the call like a share token's: every
+// account_id a pseudonym (the server enforces it; see README, Sharing).
+func maskFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "mask", Usage: "get account_id as the server's pseudonyms, as a share token would (for results you pass on)"}
+}
+
 func outputFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Value: "table", Usage: "table, csv, json or jsonl (csv/json/jsonl stream rows as they arrive)"},
@@ -41,7 +47,7 @@ func outputFlags() []cli.Flag {
 
 // flightConfig builds the connection settings, resolving --as-of/--snapshot.
 func flightConfig(cmd *cli.Command) (client.Config, error) {
-	cfg := client.Config{URI: cmd.String("flight"), Token: cmd.String("token")}
+	cfg := client.Config{URI: cmd.String("flight"), Token: cmd.String("token"), Mask: cmd.Bool("mask")}
 	asOf, snap := cmd.String("as-of"), cmd.String("snapshot")
 	if asOf != "" && snap != "" {
 		return cfg, badInput("--as-of and --snapshot both pin the query; give one")
@@ -131,8 +137,9 @@ Examples:
   lakectl query --as-of -15m "SELECT status, count(*) FROM transactions GROUP BY status"
   lakectl query --snapshot 4170283520932425 -f report.sql --format csv > report.csv
   lakectl query --param acct=AC0001234 "SELECT * FROM lake.alerts WHERE account_id = :acct"
-  echo 'SELECT * FROM "transactions$snapshots"' | lakectl query --format jsonl`,
-		Flags: append(append(append(flightFlags(), asOfFlags()...), outputFlags()...),
+  echo 'SELECT * FROM "transactions$snapshots"' | lakectl query --format jsonl
+  lakectl query --mask --format csv "SELECT * FROM lake.alerts" > alerts-to-share.csv`,
+		Flags: append(append(append(flightFlags(), asOfFlags()...), outputFlags()...), maskFlag(),
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read the SQL from FILE"},
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "name=value for :name in the SQL (repeatable)"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {

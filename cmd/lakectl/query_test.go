@@ -194,6 +194,15 @@ func TestQueryCommands(t *testing.T) {
 			t.Fatalf("got stdout %q, stderr %q; want n=3 and %q", r.stdout, r.stderr, want)
 		}
 	})
+	t.Run("mask asks the server for pseudonyms", func(t *testing.T) {
+		out := lakectl(t, env, "", "query", "--mask", "--format", "csv",
+			"SELECT account_id, count(*) AS n FROM lake.alerts GROUP BY 1 ORDER BY n").mustOK(t).stdout
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[1], "acc_") || !strings.HasSuffix(lines[1], ",1") ||
+			!strings.HasPrefix(lines[2], "acc_") || !strings.HasSuffix(lines[2], ",2") {
+			t.Fatalf("masked alerts per account: %q", out)
+		}
+	})
 	t.Run("sql from stdin and a string parameter that cannot inject", func(t *testing.T) {
 		out := lakectl(t, env, "SELECT count(*) AS n FROM lake.alerts WHERE account_id = :acct", "query", "--format", "csv",
 			"--param", "acct=AC2' OR '1'='1").mustOK(t).stdout

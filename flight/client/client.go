@@ -31,7 +31,11 @@ type Config struct {
 	URI   string // grpc://host:port; DefaultURI when empty
 	Token string // bearer token; empty when the server runs without auth
 	AsOf  string // RFC 3339 timestamp or snapshot id, sent as x-finlake-as-of
+	Mask  bool   // ask for pseudonyms instead of account ids (x-finlake-mask)
 }
+
+// MaskHeader makes the server mask a call like a share token's.
+const MaskHeader = "x-finlake-mask"
 
 // Client is one ADBC connection to the Flight SQL server.
 type Client struct {
@@ -56,6 +60,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.AsOf != "" {
 		opts[flightsql.OptionRPCCallHeaderPrefix+AsOfHeader] = cfg.AsOf
+	}
+	if cfg.Mask {
+		opts[flightsql.OptionRPCCallHeaderPrefix+MaskHeader] = "true"
 	}
 	db, err := flightsql.NewDriver(memory.DefaultAllocator).NewDatabase(opts)
 	if err != nil {

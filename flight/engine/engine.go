@@ -38,6 +38,9 @@ var (
 	ErrInterrupted = errors.New("query interrupted")
 	// ErrExecution marks a failure while running an accepted statement.
 	ErrExecution = errors.New("query failed")
+	// ErrResources marks a query that needed more memory or spill space than
+	// the database's limits (Options.MemoryLimit, MaxTempSize) leave it.
+	ErrResources = errors.New("out of memory")
 )
 
 // Options configure the sandbox and resources of the database.
@@ -50,6 +53,9 @@ type Options struct {
 	MemoryLimit string
 	// Threads; 0 keeps DuckDB's default (all cores).
 	Threads int
+	// MaxTempSize bounds the spill files, like "4GB"; empty keeps DuckDB's
+	// default (90% of the free disk).
+	MaxTempSize string
 }
 
 // DB is a sandboxed in-memory DuckDB database.
@@ -105,6 +111,9 @@ func Open(opts Options) (*DB, error) {
 	if opts.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET threads=%d", opts.Threads))
 	}
+	if opts.MaxTempSize != "" && opts.TempDir != "" {
+		stmts = append(stmts, "SET max_temp_directory_size="+QuoteString(opts.MaxTempSize))
+	}
 	stmts = append(stmts,
 		"SET parquet_metadata_cache=true",
 		// Iceberg promises no row order across files; without this DuckDB holds
@@ -147,6 +156,22 @@ func (d *DB) Close() {
 		ddb.Close(&d.db)
 		d.open = false
 	}
+}
+
+// Exec runs one statement of the server's own (never a client's: it is not
+// checked), e.g. the share database's pseudonym table and its inserts.
+func (d *DB) Exec(ctx context.Context, sql string) error {
+	c, err := d.Connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := c.watch(ctx)
+	defer stop()
+	if err := exec(c.conn, sql); err != nil {
+		return classify(ctx, err.Error())
+	}
+	return nil
 }
 
 // Conn is one DuckDB connection; use it from one goroutine at a time.
@@ -321,6 +346,8 @@ func classify(ctx context.Context, msg string) error {
 		e.Kind = ErrInvalid
 	case t == "Missing Extension", t == "Autoload", t == "IO" && strings.HasPrefix(e.Message, "Extension"):
 		e.Kind = ErrRefused
+	case t == "Out of Memory", strings.Contains(e.Message, "max_temp_directory_size"):
+		e.Kind = ErrResources
 	default:
 		e.Kind = ErrExecution
 	}

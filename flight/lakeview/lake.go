@@ -27,6 +27,9 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrUnsupported = errors.New("unsupported")
 	ErrConflict    = errors.New("concurrent commit")
+	// ErrHidden marks what the caller's role may not see (a share session and
+	// the raw files).
+	ErrHidden = errors.New("refused")
 )
 
 // Lake is the catalog seen through one namespace.

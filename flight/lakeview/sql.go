@@ -212,10 +212,34 @@ func int64Lit(p *int64) string {
 	return strconv.FormatInt(*p, 10)
 }
 
+// FilesSQL is a table expression reading the given data files of the pinned
+// table (local paths, as Files reports them) by field id, deletes ignored:
+// for the server's own scans of a column's values.
+func (l *Lake) FilesSQL(p *Pin, paths []string) (string, error) {
+	fields := p.Schema.Fields()
+	types := make([]string, len(fields))
+	for i, f := range fields {
+		var err error
+		if types[i], err = DuckType(f.Type); err != nil {
+			return "", fmt.Errorf("%s.%s: %w", p.Name, f.Name, err)
+		}
+	}
+	files := make([]FileInfo, len(paths))
+	for i, path := range paths {
+		files[i] = FileInfo{Path: path}
+	}
+	return readParquet(files, schemaMap(fields, types), false), nil
+}
+
 // MetaSQL is the table expression of a metadata table: "snapshots" and
 // "history" list the whole table history; "files" lists the data files of the
-// pinned snapshot.
-func (l *Lake) MetaSQL(ctx context.Context, p *Pin, kind string) (string, error) {
+// pinned snapshot. hidePaths leaves the file paths out ($snapshots'
+// manifest_list is NULL, $files is refused): for share sessions, which must
+// find no way to the raw files.
+func (l *Lake) MetaSQL(ctx context.Context, p *Pin, kind string, hidePaths bool) (string, error) {
+	if hidePaths && kind == "files" {
+		return "", fmt.Errorf("%w: $files lists the raw data files, which share sessions may not read; count rows with SELECT count(*) FROM %s", ErrHidden, p.Name)
+	}
 	meta := p.Table.Metadata()
 	switch kind {
 	case "snapshots":
@@ -239,8 +263,12 @@ func (l *Lake) MetaSQL(ctx context.Context, p *Pin, kind string) (string, error)
 				}
 				summary = "MAP {" + strings.Join(parts, ", ") + "}"
 			}
+			manifests := sqlrewrite.QuoteString(s.ManifestList)
+			if hidePaths {
+				manifests = "NULL"
+			}
 			rows = append(rows, []string{tsLit(s.TimestampMs), strconv.FormatInt(s.SnapshotID, 10), int64Lit(s.ParentSnapshotID),
-				op, sqlrewrite.QuoteString(s.ManifestList), summary})
+				op, manifests, summary})
 		}
 		return valuesSQL(cols, rows), nil
 	case "history":

@@ -135,7 +135,28 @@ func toSet(s string) map[string]bool {
 type Query struct {
 	Tokens []Token
 	Refs   []Ref
+	// Foreign is what else the query reads in table position: table
+	// functions (read_parquet, query, glob ...), string literals (DuckDB reads
+	// them as file names), names that are neither lake tables nor CTEs, and
+	// the keywords that read a relation without FROM (TABLE x, SUMMARIZE x,
+	// SHOW, PIVOT ...). A reader may use them (the DuckDB sandbox bounds
+	// them); a share session may not (see flight/share).
+	Foreign []Foreign
 }
+
+// Foreign is one thing a query reads besides lake tables and its own CTEs.
+type Foreign struct {
+	What string // as written
+	Why  string // "table function", "file name", "not a lake table", "keyword"
+}
+
+// harmlessFunctions are the table functions that read nothing but their
+// arguments.
+var harmlessFunctions = toSet(`RANGE GENERATE_SERIES UNNEST`)
+
+// relationWords read a relation without a FROM: TABLE x is SELECT * FROM x,
+// SUMMARIZE x inside a subquery reads x's extremes.
+var relationWords = toSet(`TABLE SHOW SUMMARIZE DESCRIBE PIVOT UNPIVOT PIVOT_WIDER PIVOT_LONGER EXPLAIN`)
 
 // Parse tokenizes sql and finds its lake table references. Only names in
 // table position (after FROM, JOIN, or a comma in a FROM list) are
@@ -152,14 +173,24 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 
 	type frame struct{ inFrom, expect bool }
 	stack := []frame{{}}
+	foreign := func(what, why string) { q.Foreign = append(q.Foreign, Foreign{What: what, Why: why}) }
 	for k := 0; k < len(sig); k++ {
 		t := toks[sig[k]]
 		top := &stack[len(stack)-1]
+		if t.Kind == Word && relationWords[t.Upper()] && !(k == 0 && t.Upper() != "TABLE") {
+			foreign(t.Text, "keyword")
+		}
+		if t.Kind == String && top.expect {
+			foreign(t.Text, "file name")
+		}
 		if t.Kind == Punct {
 			switch t.Text {
 			case "(":
+				// A parenthesis in table position opens a subquery or a
+				// parenthesized join, whose first name is in table position too.
+				inner := frame{inFrom: top.expect, expect: top.expect}
 				top.expect = false
-				stack = append(stack, frame{})
+				stack = append(stack, inner)
 			case ")":
 				if len(stack) > 1 {
 					stack = stack[:len(stack)-1]
@@ -197,7 +228,7 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 				continue
 			}
 		}
-		if !top.expect || (t.Kind != Word && t.Kind != QuotedIdent) {
+		if !top.expect || (t.Kind != Word && t.Kind != QuotedIdent) || (t.Kind == Word && reserved[t.Upper()]) {
 			top.expect = false
 			continue
 		}
@@ -211,6 +242,9 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 			last += 2
 		}
 		if last+1 < len(sig) && toks[sig[last+1]].Text == "(" {
+			if len(parts) > 1 || !harmlessFunctions[strings.ToUpper(parts[0])] {
+				foreign(strings.Join(parts, "."), "table function")
+			}
 			k = last // a table function
 			continue
 		}
@@ -219,6 +253,9 @@ func Parse(sql string, cat Catalog) (*Query, error) {
 			return nil, err
 		}
 		if !ok {
+			if len(parts) > 1 || !ctes[strings.ToLower(parts[0])] && !ctes[parts[0]] {
+				foreign(strings.Join(parts, "."), "not a lake table")
+			}
 			k = last
 			continue
 		}

@@ -17,10 +17,17 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -84,6 +91,45 @@ class EngineTest {
             }
         }
         return out;
+    }
+
+    /** Collects the log lines of one logger. */
+    private static final class Capture extends AbstractAppender {
+        final List<String> lines = new CopyOnWriteArrayList<>();
+
+        Capture() {
+            super("capture", null, null, true, Property.EMPTY_ARRAY);
+        }
+
+        @Override
+        public void append(LogEvent e) {
+            lines.add(e.getLevel() + " " + e.getMessage().getFormattedMessage());
+        }
+    }
+
+    @Test
+    void everyAlertAndDeadLetterIsLoggedWithWhereItCameFromAndNoAccountID() throws Exception {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        org.apache.logging.log4j.core.Logger log = ctx.getLogger(Engine.class.getName());
+        Capture cap = new Capture();
+        cap.start();
+        log.addAppender(cap);
+        Level before = log.getLevel();
+        log.setLevel(Level.INFO);
+        try {
+            start(new RuleUpdate("high_value", threshold(1, 10000), 0, 0), new RuleUpdate("_fx_rates", FX, 0, 1));
+            send(Fixtures.txn(Fixtures.id("a"), "2025-01-01T12:00:00Z", "AC1", "12000", "USD"));
+            send(Fixtures.txn(Fixtures.id("a"), "2025-01-01T12:00:00Z", "AC1", "12000", "USD")); // a duplicate
+            h.watermark(Long.MAX_VALUE);
+        } finally {
+            log.removeAppender(cap);
+            log.setLevel(before);
+        }
+        assertThat(cap.lines).anyMatch(l -> l.startsWith("INFO alert: rule high_value v1 (high) on transaction "
+                + Fixtures.id("a") + " from raw-transactions/0@"));
+        assertThat(cap.lines).anyMatch(l -> l.startsWith("WARN dead letter: transaction " + Fixtures.id("a")
+                + " from raw-transactions/0@") && l.contains("status:"));
+        assertThat(cap.lines).noneMatch(l -> l.contains("AC1"));
     }
 
     @Test

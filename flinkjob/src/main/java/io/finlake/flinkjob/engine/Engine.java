@@ -277,6 +277,8 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             for (ErrorDetail e : errors) {
                 metrics.invalid(e.rule).inc();
             }
+            LOG.warn("dead letter: transaction {} from {}/{}@{} failed {}", t.transactionId, t.srcTopic,
+                    t.srcPartition, t.srcOffset, DeadLetters.failedChecks(errors));
             ctx.output(Outputs.DEAD_LETTERS, new OutRecord(t.key,
                     DeadLetters.write(json, errors, null, t.raw, t.srcTopic, t.srcPartition, t.srcOffset,
                             t.srcTimestamp, now),
@@ -500,6 +502,10 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
 
     private void emitAlert(Txn t, Rule r, String description, ReadOnlyContext ctx, long now) {
         metrics.alerts(r.name).inc();
+        // Context to find the record again, no account id or description (they are personal data; the
+        // alerts topic has them).
+        LOG.info("alert: rule {} v{} ({}) on transaction {} from {}/{}@{}", r.name, r.version, r.severity,
+                t.transactionId, t.srcTopic, t.srcPartition, t.srcOffset);
         ctx.output(Outputs.ALERTS, new OutRecord(t.transactionId.getBytes(StandardCharsets.UTF_8),
                 AlertRecord.of(t, r, description, now).write(json), t.srcTimestamp));
     }

@@ -13,6 +13,18 @@ import java.util.List;
 public final class DeadLetters {
     private DeadLetters() {}
 
+    /** The failed checks as field:rule, for a log line (no values: they may be personal data). */
+    public static String failedChecks(List<ErrorDetail> errors) {
+        StringBuilder b = new StringBuilder();
+        for (ErrorDetail e : errors) {
+            if (b.length() > 0) {
+                b.append(", ");
+            }
+            b.append(e.field).append(':').append(e.rule);
+        }
+        return b.toString();
+    }
+
     /**
      * @param raw the original value; written as {@code raw} when it is UTF-8, else as {@code raw_base64}
      * @param srcTimestamp Kafka timestamp of the raw record, Long.MIN_VALUE when unknown (written as null)

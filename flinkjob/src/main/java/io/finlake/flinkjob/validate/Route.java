@@ -14,10 +14,13 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Sends records that failed the stateless checks to dead-letter and passes valid transactions on. */
 public class Route extends ProcessFunction<Parsed, Txn> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(Route.class);
     private final WallClock wallClock;
     private transient Json.Writer json;
     private transient MetricGroup group;
@@ -46,6 +49,8 @@ public class Route extends ProcessFunction<Parsed, Txn> {
         for (ErrorDetail e : p.errors) {
             invalid.computeIfAbsent(e.rule, r -> group.counter("invalid_" + r)).inc();
         }
+        LOG.warn("dead letter: record from {}/{}@{} failed {}", p.srcTopic, p.srcPartition, p.srcOffset,
+                DeadLetters.failedChecks(Arrays.asList(p.errors)));
         ctx.output(Outputs.DEAD_LETTERS, new OutRecord(p.key,
                 DeadLetters.write(json, Arrays.asList(p.errors), p.raw, null, p.srcTopic, p.srcPartition, p.srcOffset,
                         p.srcTimestamp, wallClock.getAsLong()),
