@@ -56,6 +56,9 @@ public class AlertLatency {
             tps.forEach(c::position);
             long since = System.currentTimeMillis();
             long end = since + seconds * 1000;
+            List<TopicPartition> raw = new ArrayList<>();
+            c.partitionsFor("raw-transactions").forEach(i -> raw.add(new TopicPartition("raw-transactions", i.partition())));
+            long raw0 = c.endOffsets(raw).values().stream().mapToLong(Long::longValue).sum();
             Thread quiet = quietPerSecond > 0 ? quietHours(brokers, quietPerSecond, end) : null;
             while (System.currentTimeMillis() < end) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
@@ -71,6 +74,9 @@ public class AlertLatency {
             if (quiet != null) {
                 quiet.join();
             }
+            long raw1 = c.endOffsets(raw).values().stream().mapToLong(Long::longValue).sum();
+            System.out.printf(Locale.ROOT, "raw-transactions: %.0f records/s produced during the measurement%n",
+                    (raw1 - raw0) * 1000.0 / (System.currentTimeMillis() - since));
         }
         boolean ok = true;
         System.out.printf(Locale.ROOT, "%-12s %6s %8s %8s %8s %8s%n", "rule_type", "n", "min", "p50", "p95", "max");

@@ -9,6 +9,11 @@
 #   bench/replay-speed.sh OLD.jar flinkjob/target/finlake-flinkjob.jar          # two builds
 #   ROUNDS=5 bench/replay-speed.sh 'A.jar --parallelism 1' 'A.jar --parallelism 2'   # two flag sets
 #   IN=/tmp/in.jsonl bench/replay-speed.sh A.jar B.jar                             # a given input
+#   CONCURRENT=1 bench/replay-speed.sh A.jar B.jar   # each round runs the variants at the same time
+#
+# CONCURRENT=1 is for a machine whose load swings within minutes (other jobs starting and stopping):
+# variants running at once share whatever the machine gives, so the ratio holds while the absolute
+# figures are those of a machine with the others' load plus one more replay.
 #
 # The default input is the issue's: `lakectl generate --backfill 24h --rate 1 --seed 3` (~162 k records;
 # the backfill ends now, so the exact count varies by a few records from day to day).
@@ -34,11 +39,11 @@ run() { # run I VARIANT: one replay, appends "rps job_s wall_s cpu_s" to $dir/I.
     rm -rf "$out"
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
-    s=$( { /usr/bin/time -f '%U %S' -o "$dir/time" java ${JAVA_OPTS:--Xmx2g} -jar "${words[0]}" "${words[@]:1}" \
+    s=$( { /usr/bin/time -f '%U %S' -o "$dir/time$i" java ${JAVA_OPTS:--Xmx2g} -jar "${words[0]}" "${words[@]:1}" \
         --replay "$IN" --rules config/rules.yaml --fx config/fx_rates.yaml --out "$out"; } 2>"$dir/err$i" \
         | grep '^{"records"' ) || { echo "variant $i failed:" >&2; tail -20 "$dir/err$i" >&2; exit 1; }
     t1=$(date +%s.%N)
-    python3 - "$s" "$t0" "$t1" "$(cat "$dir/time")" >>"$dir/$i.tsv" <<'PY'
+    python3 - "$s" "$t0" "$t1" "$(cat "$dir/time$i")" >>"$dir/$i.tsv" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); u, sy = map(float, sys.argv[4].split())
 print(s["records_per_second"], s["job_seconds"], round(float(sys.argv[3]) - float(sys.argv[2]), 3), round(u + sy, 2))
@@ -49,7 +54,12 @@ PY
 n=$#
 for r in $(seq 1 "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then order=$(seq 1 "$n"); else order=$(seq "$n" -1 1); fi
-    for i in $order; do run "$i" "${!i}"; done
+    if [ "${CONCURRENT:-0}" = 1 ]; then
+        for i in $order; do run "$i" "${!i}" & done
+        wait
+    else
+        for i in $order; do run "$i" "${!i}"; done
+    fi
     echo "round $r done, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
