@@ -5,8 +5,8 @@
 // Exit status 1 when a new_country alert (always decided at the watermark) became visible sooner than the
 // out-of-orderness bound after its raw record: it cannot have waited for the watermark.
 //
-// QUIET_PER_S > 0 also produces that many transactions a second to raw-transactions whose event time lies
-// inside config/rules.yaml's quiet hours (01:00-05:00 UTC): now when the wall clock is inside them, else
+// QUIET_PER_S > 0 also produces that many transactions a second (at random gaps) to raw-transactions whose
+// event time lies inside config/rules.yaml's quiet hours (01:00-05:00 UTC): now when the wall clock is inside them, else
 // the latest such instant before now, which is behind the watermark (late). time_of_day depends on the
 // event alone and is decided on arrival either way, so its alert takes the path of an on-time one; a late
 // event only also counts in late_events. Each has an account of its own (no history: velocity and
@@ -108,7 +108,9 @@ public class AlertLatency {
         p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "0");
         Thread t = new Thread(() -> {
             try (KafkaProducer<byte[], byte[]> prod = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-                long gapNanos = (long) (1e9 / perSecond);
+                // Exponential gaps (a Poisson stream): a fixed period would keep the same phase against the
+                // checkpoint interval, and the latency would be that phase instead of its distribution.
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom();
                 long next = System.nanoTime();
                 for (long i = 0; System.currentTimeMillis() < end - 5_000; i++) {
                     long now = System.currentTimeMillis();
@@ -123,7 +125,7 @@ public class AlertLatency {
                             + "\"transaction_type\":\"purchase\",\"location_country\":\"US\",\"status\":\"completed\"}";
                     prod.send(new ProducerRecord<>("raw-transactions", account.getBytes(StandardCharsets.UTF_8),
                             value.getBytes(StandardCharsets.UTF_8)));
-                    next += gapNanos;
+                    next += (long) (-Math.log(1 - rnd.nextDouble()) * 1e9 / perSecond);
                     long wait = next - System.nanoTime();
                     if (wait > 0) {
                         Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
