@@ -244,17 +244,21 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
 
     @Override
     public void processElement(Txn t, ReadOnlyContext ctx, Collector<OutRecord> out) throws Exception {
-        RuleSet rs = rules(ctx.getBroadcastState(RULES));
-        List<ErrorDetail> errors = new ArrayList<>(1);
+        // The broadcast state is looked up only when the rules changed (cached is reset then).
+        RuleSet rs = cached != null ? cached : rules(ctx.getBroadcastState(RULES));
+        List<ErrorDetail> errors = null; // allocated for the few records that have any
         BigDecimal usd = rs.fx().toUsdExact(t.amount, t.currency);
+        BigDecimal amountUsd = null;
         if (usd == null) {
-            errors.add(new ErrorDetail("currency", "fx_rate",
+            errors = add(errors, new ErrorDetail("currency", "fx_rate",
                     "a currency of the FX table (" + (rs.fx().isEmpty() ? "no FX table loaded" : rs.fx().currencies()) + ")",
                     t.currency));
-        }
-        ErrorDetail usdRange = usd == null ? null : Validator.amountUsdError(FxTable.round(usd));
-        if (usdRange != null) {
-            errors.add(usdRange);
+        } else {
+            amountUsd = FxTable.round(usd);
+            ErrorDetail usdRange = Validator.amountUsdError(amountUsd);
+            if (usdRange != null) {
+                errors = add(errors, usdRange);
+            }
         }
         long now = wallClock.getAsLong();
         byte bit = TxState.bit(t.status);
@@ -262,18 +266,18 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         TxState st = live(packed, ctx.currentWatermark());
         if (st == null) {
             if (bit == TxState.REVERSED) {
-                errors.add(new ErrorDetail("status", "invalid_transition",
+                errors = add(errors, new ErrorDetail("status", "invalid_transition",
                         "pending, completed or failed as a transaction's first event", "reversed"));
             }
         } else if ((st.seen & bit) != 0) {
-            errors.add(new ErrorDetail("status", "duplicate",
+            errors = add(errors, new ErrorDetail("status", "duplicate",
                     "a status not seen before for this transaction (seen: " + TxState.names(st.seen) + ")", t.status));
             metrics.duplicates.inc();
         } else if (!TxState.allowed(st.status, bit)) {
-            errors.add(new ErrorDetail("status", "invalid_transition", TxState.allowedAfter(st.status),
+            errors = add(errors, new ErrorDetail("status", "invalid_transition", TxState.allowedAfter(st.status),
                     TxState.name(st.status) + " -> " + t.status));
         }
-        if (!errors.isEmpty()) {
+        if (errors != null) {
             for (ErrorDetail e : errors) {
                 metrics.invalid(e.rule).inc();
             }
@@ -285,7 +289,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
                     t.srcTimestamp));
             return;
         }
-        t.amountUsd = FxTable.round(usd);
+        t.amountUsd = amountUsd;
         if (st == null) {
             first(t, usd, bit, rs, ctx, out, now, packed != null);
             return;
@@ -310,6 +314,12 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
         }
         lifecycle.put(t.transactionId, st.pack());
         emitProcessed(t, st.flagged, out, now);
+    }
+
+    private static List<ErrorDetail> add(List<ErrorDetail> errors, ErrorDetail e) {
+        List<ErrorDetail> l = errors != null ? errors : new ArrayList<>(2);
+        l.add(e);
+        return l;
     }
 
     /**
@@ -484,7 +494,7 @@ public class Engine extends KeyedBroadcastProcessFunction<String, Txn, RuleUpdat
             account.update(a);
             return;
         }
-        RuleSet rs = rules(ctx.getBroadcastState(RULES));
+        RuleSet rs = cached != null ? cached : rules(ctx.getBroadcastState(RULES));
         long wmNanos = timestamp * 1_000_000L;
         a.dropTimesUpTo(wmNanos - rs.maxWindowNanos());
         a.dropCountriesUpTo(wmNanos - rs.maxLookbackNanos());

@@ -1,6 +1,8 @@
 package io.finlake.flinkjob.rules;
 
 import java.math.BigDecimal;
+import java.time.ZoneId;
+import java.time.zone.ZoneRules;
 
 /**
  * One parsed rule. A POJO because pending transactions keep the rules in force when they arrived (a rule
@@ -31,12 +33,24 @@ public class Rule {
     public String startText;
     public String endText;
     public String timezone;
+    /** The rules of {@link #timezone}, resolved once (transient: not part of the state's schema). */
+    private transient ZoneRules zoneRules;
     // new_country
     public int minHistory;
     public long lookbackNanos;
     public String lookbackText;
 
     public Rule() {}
+
+    /** The offsets of {@link #timezone} (time_of_day rules only; the parser checked the zone exists). */
+    public ZoneRules zoneRules() {
+        ZoneRules z = zoneRules;
+        if (z == null) {
+            z = ZoneId.of(timezone).getRules();
+            zoneRules = z;
+        }
+        return z;
+    }
 
     /** Velocity and new_country need every earlier event of the account, so they wait for the watermark. */
     public boolean needsEventTimeHistory() {

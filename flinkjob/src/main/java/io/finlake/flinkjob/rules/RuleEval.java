@@ -2,9 +2,6 @@ package io.finlake.flinkjob.rules;
 
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.time.LocalTime;
-import java.time.ZoneId;
-import java.time.ZonedDateTime;
 
 /**
  * The rule predicates and their alert descriptions, free of Flink so each boundary can be tested directly.
@@ -26,20 +23,23 @@ public final class RuleEval {
 
     /** time_of_day: the local time in the rule's zone lies in [start, end), wrapping midnight when end < start. */
     public static String timeOfDay(Rule r, long eventNanos) {
-        ZonedDateTime local = Instant.ofEpochSecond(Math.floorDiv(eventNanos, 1_000_000_000L),
-                Math.floorMod(eventNanos, 1_000_000_000L)).atZone(ZoneId.of(r.timezone));
-        long tod = local.toLocalTime().toNanoOfDay();
+        long epochSecond = Math.floorDiv(eventNanos, 1_000_000_000L);
+        long nano = Math.floorMod(eventNanos, 1_000_000_000L);
+        // What Instant.atZone(zone).toLocalTime() computes, without building the date: the local second of
+        // the day is the epoch second moved by the zone's offset at that instant.
+        int offset = r.zoneRules().getOffset(Instant.ofEpochSecond(epochSecond, nano)).getTotalSeconds();
+        long secondOfDay = Math.floorMod(epochSecond + offset, 86_400L);
+        long tod = secondOfDay * 1_000_000_000L + nano;
         boolean inside = r.startNanos <= r.endNanos
                 ? tod >= r.startNanos && tod < r.endNanos
                 : tod >= r.startNanos || tod < r.endNanos;
         if (!inside) {
             return null;
         }
-        LocalTime t = local.toLocalTime();
         // Plain concatenation: String.format parses its pattern with regular expressions on every call.
-        return "Transaction at " + two(t.getHour()) + ":" + two(t.getMinute()) + ":" + two(t.getSecond())
-                + " local time (" + r.timezone + ") is inside the " + r.name + " window [" + r.startText + ", "
-                + r.endText + ")";
+        return "Transaction at " + two((int) (secondOfDay / 3600)) + ":" + two((int) (secondOfDay / 60 % 60)) + ":"
+                + two((int) (secondOfDay % 60)) + " local time (" + r.timezone + ") is inside the " + r.name
+                + " window [" + r.startText + ", " + r.endText + ")";
     }
 
     private static String two(int v) {
