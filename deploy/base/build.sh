@@ -54,12 +54,15 @@ rm -f "$root.log"
 # update fetches fresh lists), documentation, and the machine's identity.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
     "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/tmp/*
+# Packages such as openjdk-17 link their man pages into man1 in postinst.
+mkdir -p "$root"/usr/share/man/man1
 : >"$root/etc/machine-id"
 # apt inside builds: no recommends, no docs, no interactive questions.
 cat >"$root/etc/apt/apt.conf.d/90finlake" <<'CONF'
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 Acquire::Retries "3";
+Acquire::Languages "none";
 CONF
 cat >"$root/etc/dpkg/dpkg.cfg.d/90finlake-nodoc" <<'CONF'
 path-exclude /usr/share/doc/*
