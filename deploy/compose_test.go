@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -469,6 +470,9 @@ func TestEveryImageBuildsFromTheProjectsBaseForArm64AndAmd64(t *testing.T) {
 		df := readFile(t, s.Build.Dockerfile)
 		if strings.HasPrefix(df, "# syntax=") {
 			t.Errorf("%s: %s starts with a syntax directive; BuildKit would pull that frontend image", name, s.Build.Dockerfile)
+		}
+		if !slices.ContainsFunc(s.Build.Secrets, func(sc types.ServiceSecretConfig) bool { return sc.Source == "extra_ca" }) {
+			t.Errorf("%s: the build gets no extra_ca secret; FINLAKE_EXTRA_CA would not reach it", name)
 		}
 		if s.Build.Target != "" && !isStage(df, s.Build.Target) {
 			t.Errorf("%s: target %q is no stage of %s", name, s.Build.Target, s.Build.Dockerfile)

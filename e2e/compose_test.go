@@ -92,14 +92,15 @@ type containerState struct {
 
 func (c *composeStack) state(svc string) (containerState, int) {
 	c.t.Helper()
-	out := c.must(time.Minute, "docker", "inspect", "-f", "{{json .State}} {{.RestartCount}}", c.container(svc))
-	js, n, _ := strings.Cut(strings.TrimSpace(out), "} ")
-	var st containerState
-	if err := json.Unmarshal([]byte(js+"}"), &st); err != nil {
-		c.t.Fatalf("docker inspect %s: %v: %s", svc, err, out)
+	out := c.must(time.Minute, "docker", "inspect", c.container(svc))
+	var got []struct {
+		State        containerState
+		RestartCount int
 	}
-	restarts, _ := strconv.Atoi(strings.TrimSpace(n))
-	return st, restarts
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		c.t.Fatalf("docker inspect %s: %v: %s", svc, err, tail([]byte(out), 2000))
+	}
+	return got[0].State, got[0].RestartCount
 }
 
 func (st containerState) healthy() bool {

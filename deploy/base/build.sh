@@ -41,6 +41,7 @@ if [ "$(uname -s)" != Linux ] || [ "$(id -u)" != 0 ] || ! command -v debootstrap
     exit 0
 fi
 
+old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 root=$(mktemp -d "${TMPDIR:-/tmp}/finlake-base.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 echo "debootstrap --variant=minbase $suite from $mirror"
@@ -77,4 +78,9 @@ tar --numeric-owner --sort=name -C "$root" -c . |
         --change 'ENV LANG=C.UTF-8' \
         --change 'CMD ["bash"]' \
         - "$image" >/dev/null
+# A rebuild leaves the old image untagged; Engine 20.10's BuildKit was seen to keep resolving the name to
+# it while it exists, so it goes.
+if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+    docker image rm "$old" >/dev/null 2>&1 || true
+fi
 echo "base image $image: $(docker image inspect -f '{{.Id}} {{.Size}}' "$image")"
