@@ -399,6 +399,10 @@ func TestComposeUp(t *testing.T) {
 		figures["healthy and landing again after unpause"] = time.Since(resumed).Round(time.Second).String()
 	})
 
+	// What the containers use at this point of the run (generator at 10 tx/s since `just up`), beside their limits.
+	stats, _ := c.run(time.Minute, "docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.CPUPerc}}")
+	t.Logf("docker stats %s after `just up`:\n%s", time.Since(start).Round(time.Second), stats)
+
 	landedBefore := checkComposeExactlyOnce(t, c, "after the faults")
 
 	t.Run("just compose-down stops everything", func(t *testing.T) {
