@@ -57,7 +57,7 @@ base:
 # Behind a TLS-intercepting proxy: FINLAKE_EXTRA_CA=/path/to/ca.pem just up (the builds trust it; no image keeps it).
 # Docker: build the images and run the whole pipeline (MacBook Air M1 8 GB is enough); waits until healthy, prints the URLs.
 up: base
-    DOCKER_BUILDKIT=1 COMPOSE_BAKE=false docker compose build
+    DOCKER_BUILDKIT=1 docker compose build
     docker compose up --detach --wait --wait-timeout 600
     @echo "finlake is up (all ports on 127.0.0.1 only):"
     @echo "  Jupyter       http://127.0.0.1:8888/lab?token=${JUPYTER_TOKEN:-finlake}"

@@ -21,7 +21,7 @@ while (($#)); do
   shift
 done
 
-export DOCKER_BUILDKIT=1 COMPOSE_BAKE=false
+export DOCKER_BUILDKIT=1
 out=bench/results/compose-$(date -u +%F).md
 mkdir -p bench/results
 load() { cut -d' ' -f1-3 /proc/loadavg; }
