@@ -41,12 +41,12 @@ func wantPorts() map[string][]uint32 {
 		return out
 	}
 	return map[string][]uint32{
-		"kafka":      u(p.Kafka),
-		"jobmanager": u(p.Flink),
-		"generator":  u(p.Generator),
-		"ingest":     u(p.Ingest),
-		"flight":     u(p.Flight, p.FlightHTTP),
-		"jupyter":    u(8888),
+		"kafka":     u(p.Kafka),
+		"flink":     u(p.Flink),
+		"generator": u(p.Generator),
+		"ingest":    u(p.Ingest),
+		"flight":    u(p.Flight, p.FlightHTTP),
+		"jupyter":   u(8888),
 	}
 }
 
@@ -132,7 +132,7 @@ func readFile(t *testing.T, rel string) string {
 
 func TestComposeFileDeclaresThePipelineServices(t *testing.T) {
 	p := loadProject(t)
-	want := []string{"flight", "generator", "ingest", "jobmanager", "jupyter", "kafka", "rules-watcher", "taskmanager", "topics"}
+	want := []string{"flight", "flink", "generator", "ingest", "jupyter", "kafka", "rules-watcher", "topics"}
 	got := p.ServiceNames()
 	sort.Strings(got)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -179,10 +179,9 @@ func TestDependenciesWaitForHealthOrCompletion(t *testing.T) {
 	// The start order the pipeline needs, each step gated on the previous one.
 	for name, deps := range map[string][]string{
 		"topics":        {"kafka"},
-		"jobmanager":    {"topics", "rules-watcher"},
-		"taskmanager":   {"jobmanager"},
+		"flink":         {"topics", "rules-watcher"},
 		"rules-watcher": {"topics"},
-		"generator":     {"taskmanager", "ingest"},
+		"generator":     {"flink", "ingest"},
 		"ingest":        {"topics"},
 		"flight":        {"ingest"},
 		"jupyter":       {"flight"},
@@ -257,17 +256,23 @@ func TestJVMSizesFitTheirContainers(t *testing.T) {
 	if heap := parseSize(t, "kafka heap", m[1]); heap > memLimit(kafka)*6/10 {
 		t.Errorf("kafka: heap %s leaves too little of the %d MiB limit for off-heap memory", m[1], memLimit(kafka)>>20)
 	}
-	for name, key := range map[string]string{"jobmanager": "jobmanager.memory.process.size", "taskmanager": "taskmanager.memory.process.size"} {
-		s := service(t, p, name)
-		props := flinkProperties(env(s, "FLINK_PROPERTIES"))
-		size, ok := props[key]
-		if !ok {
-			t.Errorf("%s: FLINK_PROPERTIES lacks %s; Flink's defaults (1600m/1728m) exceed the budget", name, key)
-			continue
+	// The Flink JVM: its heap, plus what Flink's MiniCluster takes beside it
+	// (LocalCluster: RocksDB's 128 MB of managed memory, 32 MB of network
+	// buffers) and the JVM's own metaspace, code cache and thread stacks.
+	flink := service(t, p, "flink")
+	var heap int64
+	for _, a := range flink.Command {
+		if m := xmxRE.FindStringSubmatch(a); m != nil {
+			heap = parseSize(t, "flink heap", m[1])
 		}
-		if n := parseSize(t, name+" "+key, size); n >= memLimit(s) {
-			t.Errorf("%s: %s = %s is not below the container limit %d MiB", name, key, size, memLimit(s)>>20)
-		}
+	}
+	if heap == 0 {
+		t.Fatalf("flink: the command sets no -Xmx: %v", flink.Command)
+	}
+	const managed, network, jvmOwn = 128 << 20, 32 << 20, 256 << 20
+	if need := heap + managed + network + jvmOwn; need > memLimit(flink) {
+		t.Errorf("flink: heap %d MiB + managed %d + network %d + JVM %d MiB exceed the limit %d MiB",
+			heap>>20, managed>>20, network>>20, jvmOwn>>20, memLimit(flink)>>20)
 	}
 }
 
@@ -388,15 +393,16 @@ func TestStateLivesInNamedVolumes(t *testing.T) {
 	kafka := service(t, p, "kafka")
 	named("kafka", "kafka-data", env(kafka, "KAFKA_LOG_DIRS"))
 
-	jm := service(t, p, "jobmanager")
-	dir, ok := flagValue(jm.Command, "checkpoint-dir")
+	fl := service(t, p, "flink")
+	dir, ok := flagValue(fl.Command, "checkpoint-dir")
 	if !ok {
-		t.Fatalf("jobmanager: no --checkpoint-dir in %v", jm.Command)
+		t.Fatalf("flink: no --checkpoint-dir in %v", fl.Command)
 	}
 	dir = strings.TrimPrefix(dir, "file://")
-	// The JobManager writes checkpoint metadata, the TaskManager the state.
-	named("jobmanager", "flink-checkpoints", dir)
-	named("taskmanager", "flink-checkpoints", dir)
+	// The checkpoints and, beside them, RocksDB's working copy (DIR.rocksdb).
+	if v, ok := mountAt(fl, filepath.Dir(dir)); !ok || v.Type != types.VolumeTypeVolume || v.Source != "flink-checkpoints" {
+		t.Errorf("flink: want named volume flink-checkpoints at %s, the parent of --checkpoint-dir %s, got %+v", filepath.Dir(dir), dir, v)
+	}
 
 	for _, name := range []string{"ingest", "flight"} {
 		s := service(t, p, name)
@@ -441,28 +447,36 @@ func TestRuleEditsOnTheLaptopReachTheWatcher(t *testing.T) {
 	}
 }
 
-// Base images that publish linux/arm64 and linux/amd64 variants.
-var multiArchBases = []string{"golang:", "debian:", "maven:", "flink:", "python:", "eclipse-temurin:"}
+// baseImage is the one image every Dockerfile starts from: made by the
+// project itself (deploy/base/build.sh), so nothing is pulled from a registry.
+const baseImage = "finlake/base:bookworm"
 
 var archSpecific = regexp.MustCompile(`(?i)amd64|x86_64|aarch64|arm64|\bx64\b`)
 var download = regexp.MustCompile(`(?i)\b(curl|wget)\b[^\n]*https?://`)
 
-func TestEveryImageBuildsForArm64AndAmd64(t *testing.T) {
+func TestEveryImageBuildsFromTheProjectsBaseForArm64AndAmd64(t *testing.T) {
 	p := loadProject(t)
 	for name, s := range p.Services {
 		if s.Platform != "" {
 			t.Errorf("%s: platform pinned to %s; the M1 needs its native arm64 image", name, s.Platform)
 		}
 		if s.Build == nil {
-			if !strings.HasPrefix(s.Image, "apache/kafka:4.") {
-				t.Errorf("%s: pulls %q; only the official multi-arch apache/kafka 4.x image is pulled", name, s.Image)
-			}
+			t.Errorf("%s: pulls %q; every image builds from deploy/", name, s.Image)
 			continue
 		}
 		if s.Build.Context != "." && s.Build.Context != filepath.Clean(repoRoot) {
 			t.Errorf("%s: build context %q, want the repository root", name, s.Build.Context)
 		}
 		df := readFile(t, s.Build.Dockerfile)
+		if strings.HasPrefix(df, "# syntax=") {
+			t.Errorf("%s: %s starts with a syntax directive; BuildKit would pull that frontend image", name, s.Build.Dockerfile)
+		}
+		if !slices.ContainsFunc(s.Build.Secrets, func(sc types.ServiceSecretConfig) bool { return sc.Source == "extra_ca" }) {
+			t.Errorf("%s: the build gets no extra_ca secret; FINLAKE_EXTRA_CA would not reach it", name)
+		}
+		if s.Build.Target != "" && !isStage(df, s.Build.Target) {
+			t.Errorf("%s: target %q is no stage of %s", name, s.Build.Target, s.Build.Dockerfile)
+		}
 		var args = map[string]string{}
 		for _, line := range strings.Split(df, "\n") {
 			f := strings.Fields(line)
@@ -477,15 +491,8 @@ func TestEveryImageBuildsForArm64AndAmd64(t *testing.T) {
 			if strings.HasPrefix(base, "${") {
 				base = args[strings.Trim(base, "${}")]
 			}
-			if isStage(df, base) {
-				continue
-			}
-			ok := false
-			for _, b := range multiArchBases {
-				ok = ok || strings.HasPrefix(base, b)
-			}
-			if !ok {
-				t.Errorf("%s: %s builds FROM %q, not one of the multi-arch official images %v", name, s.Build.Dockerfile, base, multiArchBases)
+			if !isStage(df, base) && base != baseImage {
+				t.Errorf("%s: %s builds FROM %q, not %s (deploy/base/build.sh) or one of its own stages", name, s.Build.Dockerfile, base, baseImage)
 			}
 		}
 		for _, line := range strings.Split(df, "\n") {
@@ -530,7 +537,7 @@ func TestGoRolesShareOneImageBuiltLikeJustBuild(t *testing.T) {
 		t.Fatal("justfile: no tags := \"...\" line")
 	}
 	build := regexp.MustCompile(`go build [^\n]*`).FindString(df)
-	for _, want := range []string{"-tags " + tags[1], "-o bin/lakectl", "./cmd/lakectl"} {
+	for _, want := range []string{"-tags " + tags[1], "./cmd/lakectl"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("%s: go build line %q lacks %q (the justfile's build recipe uses it)", dockerfile, build, want)
 		}
@@ -551,51 +558,46 @@ var pomProp = func(pom, name string) string {
 	return strings.TrimSpace(m[1])
 }
 
-func TestPinnedVersionsMatchTheDevStack(t *testing.T) {
+func TestJavaImagesBuildTheDevStacksVersions(t *testing.T) {
 	p := loadProject(t)
-	if img, want := service(t, p, "kafka").Image, "apache/kafka:"+kafkalocal.KafkaVersion; img != want {
-		t.Errorf("kafka image %s, want %s: the same broker release as `just dev` (kafkalocal.KafkaVersion)", img, want)
-	}
 	pom := readFile(t, "flinkjob/pom.xml")
-	flinkVersion := pomProp(pom, "flink.version")
-	if flinkVersion == "" {
-		t.Fatal("flinkjob/pom.xml: no <flink.version>")
-	}
 	if rel := pomProp(pom, "maven.compiler.release"); rel != "17" {
-		t.Errorf("flinkjob/pom.xml: maven.compiler.release %q; the image is the java17 one", rel)
+		t.Errorf("flinkjob/pom.xml: maven.compiler.release %q; the images run Java 17", rel)
 	}
-	jm := service(t, p, "jobmanager")
-	df := readFile(t, jm.Build.Dockerfile)
-	if want := "FLINK_IMAGE=flink:" + flinkVersion + "-java17"; !strings.Contains(df, want) {
-		t.Errorf("%s: want base %s, the job's Flink version (flinkjob/pom.xml)", jm.Build.Dockerfile, want)
+	kafka := service(t, p, "kafka")
+	df := readFile(t, kafka.Build.Dockerfile)
+	if !strings.Contains(df, "openjdk-17-jre-headless") {
+		t.Errorf("%s: the images should run Debian's OpenJDK 17 (the job's release)", kafka.Build.Dockerfile)
+	}
+	// Kafka's jars: the pom and versions `lakectl kafka fetch` uses, not a copy.
+	for _, f := range []string{"stack/kafkalocal/pom.xml.tmpl", "stack/kafkalocal/jars.go"} {
+		if !regexp.MustCompile(`(?m)^COPY [^\n]*` + regexp.QuoteMeta(f)).MatchString(df) {
+			t.Errorf("%s: the kafka image should fetch its jars with %s", kafka.Build.Dockerfile, f)
+		}
+	}
+	if !strings.Contains(readFile(t, "stack/kafkalocal/jars.go"), `KafkaVersion = "`+kafkalocal.KafkaVersion+`"`) {
+		t.Errorf("stack/kafkalocal/jars.go: the kafka image's Dockerfile reads `KafkaVersion = \"...\"`; keep that form")
 	}
 }
 
-func TestFlinkRunsTheJobJarInApplicationMode(t *testing.T) {
+func TestFlinkRunsTheJobJarBuiltInItsImage(t *testing.T) {
 	p := loadProject(t)
-	jm := service(t, p, "jobmanager")
-	tm := service(t, p, "taskmanager")
-	if jm.Image != tm.Image || jm.Build == nil || tm.Build == nil || jm.Build.Dockerfile != tm.Build.Dockerfile {
-		t.Errorf("jobmanager and taskmanager should run the same job image")
-	}
-	if len(jm.Command) == 0 || jm.Command[0] != "standalone-job" {
-		t.Errorf("jobmanager command %v, want standalone-job (application mode)", jm.Command)
-	}
-	if len(tm.Command) != 1 || tm.Command[0] != "taskmanager" {
-		t.Errorf("taskmanager command %v, want [taskmanager]", tm.Command)
-	}
-	main := pomProp(readFile(t, "flinkjob/pom.xml"), "main.class")
-	if got, _ := flagValue(jm.Command, "job-classname"); got != main {
-		t.Errorf("jobmanager --job-classname %q, want the jar's main class %q", got, main)
-	}
-	df := readFile(t, jm.Build.Dockerfile)
-	if !regexp.MustCompile(`COPY --from=build [^\n]*/flinkjob/target/finlake-flinkjob\.jar /opt/flink/usrlib/`).MatchString(df) {
-		t.Errorf("%s: should copy flinkjob/target/finlake-flinkjob.jar into /opt/flink/usrlib/", jm.Build.Dockerfile)
-	}
-	for _, s := range []types.ServiceConfig{jm, tm} {
-		if got := flinkProperties(env(s, "FLINK_PROPERTIES"))["jobmanager.rpc.address"]; got != "jobmanager" {
-			t.Errorf("%s: jobmanager.rpc.address %q, want jobmanager", s.Name, got)
+	fl := service(t, p, "flink")
+	df := readFile(t, fl.Build.Dockerfile)
+	jar := ""
+	for i, a := range fl.Command {
+		if a == "-jar" && i+1 < len(fl.Command) {
+			jar = fl.Command[i+1]
 		}
+	}
+	if jar == "" {
+		t.Fatalf("flink: command %v runs no -jar", fl.Command)
+	}
+	if !regexp.MustCompile(`COPY --from=\S+ [^\n]*/flinkjob/target/finlake-flinkjob\.jar ` + regexp.QuoteMeta(jar) + `\s`).MatchString(df) {
+		t.Errorf("%s: should copy flinkjob/target/finlake-flinkjob.jar to %s, the jar the command runs", fl.Build.Dockerfile, jar)
+	}
+	if !regexp.MustCompile(`(?m)^ENTRYPOINT \["java"\]`).MatchString(df) {
+		t.Errorf("%s: entrypoint should be java, so the command is java's arguments as in `just dev`", fl.Build.Dockerfile)
 	}
 }
 
@@ -755,11 +757,11 @@ func devSpecs(t *testing.T) map[string]supervisor.Spec {
 // healthFor the one whose health means that process is up (the Flink job
 // runs once the TaskManager has joined).
 var composeFor = map[string]string{
-	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "jobmanager",
+	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "flink",
 	stack.Ingest: "ingest", stack.Serve: "flight", stack.Generator: "generator",
 }
 var healthFor = map[string]string{
-	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "taskmanager",
+	stack.Kafka: "kafka", stack.Rules: "rules-watcher", stack.Flink: "flink",
 	stack.Ingest: "ingest", stack.Serve: "flight", stack.Generator: "generator",
 }
 
@@ -832,20 +834,19 @@ func TestServicesRunWhatJustDevRuns(t *testing.T) {
 		}
 	}
 
-	// The Flink job: application mode passes the job's own arguments to its main.
-	jm := service(t, p, "jobmanager")
+	// The Flink job: the same java command line, plus the web UI's bind address.
+	fl := service(t, p, "flink")
 	f := dev[stack.Flink]
-	jar := slices.Index(f.Args, "-jar")
-	if jar < 0 || jar+1 >= len(f.Args) {
-		t.Fatalf("dev flink args %v: no -jar", f.Args)
-	}
-	jobArgs := f.Args[jar+2:]
 	var got []string
-	for _, a := range jm.Command[min(3, len(jm.Command)):] {
-		got = append(got, toDev(a))
+	for i := 0; i < len(fl.Command); i++ {
+		if fl.Command[i] == "--flink" && i+1 < len(fl.Command) && fl.Command[i+1] == "rest.bind-address=0.0.0.0" {
+			i++ // the container's own: the published port is what stays on loopback
+			continue
+		}
+		got = append(got, toDev(fl.Command[i]))
 	}
-	if strings.Join(got, " ") != strings.Join(jobArgs, " ") {
-		t.Errorf("jobmanager passes the job %v (as dev: %v), just dev passes %v", jm.Command[3:], got, jobArgs)
+	if strings.Join(got, " ") != strings.Join(f.Args, " ") {
+		t.Errorf("flink runs java %v (as dev: %v), just dev runs java %v", fl.Command, got, f.Args)
 	}
 
 	// Kafka: the same heap as the no-Docker broker.
@@ -905,72 +906,6 @@ func dependsOn(p *types.Project, from, to string, seen map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-var layoutRE = regexp.MustCompile(`process=(\d+) heap=(\d+)(?: taskheap=(\d+))?`)
-
-// TestFlinkAcceptsTheMemorySettings feeds each Flink container's
-// FLINK_PROPERTIES, read the way the flink image's entrypoint reads them, to
-// Flink's own memory calculator from the job's jar: settings it rejects would
-// stop the container at start, which no YAML check can see.
-func TestFlinkAcceptsTheMemorySettings(t *testing.T) {
-	jar := os.Getenv("FINLAKE_FLINK_JAR")
-	required := jar != ""
-	if jar == "" {
-		jar = filepath.Join(repoRoot, "flinkjob", "target", "finlake-flinkjob.jar")
-	}
-	if _, err := os.Stat(jar); err != nil {
-		if required {
-			t.Fatalf("FINLAKE_FLINK_JAR %s: %v", jar, err)
-		}
-		t.Skipf("%s is not built; `just test-compose` builds it and runs this check", jar)
-	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		t.Fatalf("java 17 is needed to run Flink's memory calculator: %v", err)
-	}
-	p := loadProject(t)
-	for _, role := range []string{"jobmanager", "taskmanager"} {
-		s := service(t, p, role)
-		var lines []string
-		for _, line := range strings.Split(env(s, "FLINK_PROPERTIES"), "\n") {
-			// docker-entrypoint.sh: every whitespace character goes, then key:value.
-			if line = strings.Join(strings.Fields(line), ""); line != "" {
-				lines = append(lines, line)
-			}
-		}
-		props := filepath.Join(t.TempDir(), role+".properties")
-		if err := os.WriteFile(props, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		out, err := exec.CommandContext(ctx, java, "-cp", jar, filepath.Join("testdata", "FlinkMemory.java"), role, props).CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Errorf("%s: Flink rejects the memory settings: %v\n%s", role, err, tail(out))
-			continue
-		}
-		m := layoutRE.FindSubmatch(out)
-		if m == nil {
-			t.Errorf("%s: no memory layout in %s", role, tail(out))
-			continue
-		}
-		process, _ := strconv.ParseInt(string(m[1]), 10, 64)
-		heap, _ := strconv.ParseInt(string(m[2]), 10, 64)
-		t.Logf("%s: process %d MiB, JVM heap %d MiB, container limit %d MiB", role, process>>20, heap>>20, memLimit(s)>>20)
-		if process >= memLimit(s) {
-			t.Errorf("%s: Flink sizes the process at %d MiB, not below the container limit %d MiB", role, process>>20, memLimit(s)>>20)
-		}
-		if role == "taskmanager" {
-			// The job keeps its keyed state (lifecycle, velocity windows) on
-			// the heap: leave it room.
-			taskHeap, _ := strconv.ParseInt(string(m[3]), 10, 64)
-			t.Logf("taskmanager: task heap %d MiB", taskHeap>>20)
-			if taskHeap < 256<<20 {
-				t.Errorf("taskmanager: task heap %d MiB; the job's heap state wants at least 256 MiB", taskHeap>>20)
-			}
-		}
-	}
 }
 
 func tail(b []byte) string {

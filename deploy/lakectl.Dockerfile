@@ -1,23 +1,49 @@
-# syntax=docker/dockerfile:1
-# The one image of every Go role (generate, ingest, serve, rules watch, topics):
-# bin/lakectl built exactly as `just build` builds it, on a slim runtime.
-# Multi-arch without arch-specific downloads: DuckDB's static libraries come
-# from the Go module cache for the build platform (linux/arm64 or linux/amd64).
+# The one image of every Go role (generate, ingest, serve, rules watch,
+# topics): lakectl built inside, exactly as `just build` builds it (cgo for
+# DuckDB, tag duckdb_arrow), FROM finlake's own Debian base
+# (deploy/base/build.sh). Nothing architecture-specific: the Go toolchain is
+# the one of the build machine's architecture, from the Go module proxy, and
+# DuckDB's static library comes from the module cache for that architecture.
+ARG BASE=finlake/base:bookworm
 
-FROM golang:1.26-trixie AS build
+FROM ${BASE} AS build
+# ca-certificates for the Go module proxy; gcc/g++ for cgo (DuckDB is C++).
+# FINLAKE_EXTRA_CA (an optional build secret) is trusted in this build stage
+# only: for networks that intercept TLS. It never reaches the image.
+RUN --mount=type=secret,id=extra_ca \
+    apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl unzip gcc g++ libc6-dev \
+    && rm -rf /var/lib/apt/lists/* \
+    && if [ -s /run/secrets/extra_ca ]; then \
+        awk '/BEGIN CERTIFICATE/{n++} n{print > ("/usr/local/share/ca-certificates/finlake-extra-" n ".crt")}' /run/secrets/extra_ca \
+        && update-ca-certificates >/dev/null; fi
+# Bookworm's Go (1.19) cannot switch toolchains, but the Go module proxy
+# serves the toolchain itself as the module golang.org/toolchain.
+ARG GO_VERSION=1.26.8
+ARG GOPROXY=https://proxy.golang.org
+RUN arch=$(dpkg --print-architecture) \
+    && v=v0.0.1-go${GO_VERSION}.linux-${arch} \
+    && curl -fsSL -o /tmp/go.zip "${GOPROXY%%,*}/golang.org/toolchain/@v/${v}.zip" \
+    && unzip -q /tmp/go.zip -d /tmp/go \
+    && mv "/tmp/go/golang.org/toolchain@${v}" /usr/local/go \
+    && rm -rf /tmp/go /tmp/go.zip \
+    && /usr/local/go/bin/go version
+ENV PATH=/usr/local/go/bin:/root/go/bin:$PATH \
+    CGO_ENABLED=1 \
+    GOTOOLCHAIN=local \
+    GOFLAGS=-buildvcs=false
 WORKDIR /src
-# Same switches as the justfile's build recipe: cgo for DuckDB, duckdb_arrow
-# for DuckDB's Arrow interface used by the Flight SQL server.
-ENV CGO_ENABLED=1
-ARG VERSION=docker
+# Modules first: a source change does not download them again.
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/root/go/pkg/mod \
+    go mod download
 COPY . .
-# The module cache mount keeps DuckDB's ~100 MB static library between builds.
-RUN --mount=type=cache,target=/go/pkg/mod \
+ARG VERSION=docker
+RUN --mount=type=cache,target=/root/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -tags duckdb_arrow -trimpath -ldflags "-X main.version=${VERSION}" -o bin/lakectl ./cmd/lakectl \
-    && install -D bin/lakectl /out/lakectl
+    go build -tags duckdb_arrow -trimpath -ldflags "-X main.version=${VERSION}" -o /out/lakectl ./cmd/lakectl
 
-FROM debian:trixie-slim
+FROM ${BASE} AS lakectl
 # curl for the compose healthchecks; ca-certificates for TLS to a remote catalog.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
