@@ -1,11 +1,14 @@
 package io.finlake.flinkjob;
 
+import java.time.Duration;
+import java.util.List;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend.PriorityQueueStateType;
 import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
@@ -17,26 +20,50 @@ import org.rocksdb.InfoLogLevel;
 final class LocalCluster {
     /** RocksDB's block cache and memtables, in Flink's managed memory (native, outside the heap). */
     static final MemorySize ROCKSDB_MANAGED = MemorySize.parse("128m");
+    /**
+     * How often the changelog backend checkpoints RocksDB itself (an incremental RocksDB checkpoint, after
+     * which the changelog before it is dropped): between materializations a checkpoint only appends the
+     * state changes since the last one. Longer means fewer memtable flushes and compactions, but more
+     * changelog to replay on restore and more changelog files listed in every checkpoint's _metadata.
+     */
+    static final Duration MATERIALIZE_INTERVAL = Duration.ofMinutes(3);
+
+    /** The --state-backend values: {@code changelog} is RocksDB with the changelog in front of it. */
+    static final List<String> BACKENDS = List.of("changelog", "rocksdb", "hashmap");
 
     private LocalCluster() {}
 
     /**
      * The heap is set with -Xmx on the java command; these cap Flink's own pools.
      *
-     * @param stateBackend {@code rocksdb}: keyed state and timers in embedded RocksDB, checkpointed
-     *     incrementally (only the SST files new since the last checkpoint are uploaded); {@code hashmap}:
-     *     state on the heap, written in full at every checkpoint (replay, which takes no checkpoints)
+     * @param stateBackend {@code changelog}: RocksDB as below, but a checkpoint appends the state changes
+     *     since the previous one to a changelog file in the checkpoint directory, and RocksDB itself is
+     *     checkpointed (materialized) every {@link #MATERIALIZE_INTERVAL} only; {@code rocksdb}: keyed state
+     *     and timers in embedded RocksDB, checkpointed incrementally (each checkpoint flushes the memtables
+     *     and uploads the SST files new since the last one); {@code hashmap}: state on the heap, written in
+     *     full at every checkpoint (replay, which takes no checkpoints)
      */
     static Configuration config(String jobName, int taskSlots, String stateBackend) {
         Configuration conf = new Configuration();
         conf.set(TaskManagerOptions.NETWORK_MEMORY_MIN, MemorySize.parse("32m"));
         conf.set(TaskManagerOptions.NETWORK_MEMORY_MAX, MemorySize.parse("32m"));
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, taskSlots);
-        conf.set(StateBackendOptions.STATE_BACKEND, stateBackend);
         switch (stateBackend) {
-            case "hashmap" -> conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.parse("16m"));
+            case "hashmap" -> {
+                conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
+                conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.parse("16m"));
+            }
             case "rocksdb" -> rocksdb(conf);
-            default -> throw new IllegalArgumentException("--state-backend " + stateBackend + ": use rocksdb or hashmap");
+            case "changelog" -> {
+                rocksdb(conf);
+                conf.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
+                // The changelog goes to files (dstl.dfs.base-path, set with the checkpoint directory), not
+                // to the JobManager's memory, which is lost with the JVM.
+                conf.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+                conf.set(StateChangelogOptions.PERIODIC_MATERIALIZATION_INTERVAL, MATERIALIZE_INTERVAL);
+            }
+            default -> throw new IllegalArgumentException(
+                    "--state-backend " + stateBackend + ": use one of " + String.join(", ", BACKENDS));
         }
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(PipelineOptions.NAME, jobName);
@@ -44,6 +71,7 @@ final class LocalCluster {
     }
 
     private static void rocksdb(Configuration conf) {
+        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, ROCKSDB_MANAGED);
         conf.set(RocksDBOptions.USE_MANAGED_MEMORY, true);
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
