@@ -13,7 +13,7 @@
 #     under the checkpoint directory (with the changelog) and the working directory;
 #   - live heap after a full GC (jcmd GC.run; GC.heap_info) before and after, and RSS.
 #
-#   bench/flink-state.sh                                  # changelog, rocksdb and hashmap, 24 simulated hours
+#   bench/flink-state.sh                                  # rocksdb, changelog and hashmap, 24 simulated hours
 #   HOURS=48 BACKENDS=rocksdb bench/flink-state.sh
 #   INTERVAL=2s BACKENDS=hashmap HEAP_hashmap=768 bench/flink-state.sh
 #   BACKENDS="rocksdb big" BACKEND_big=rocksdb ARGS_big="--flink state.backend.rocksdb.writebuffer.size=64mb" \
@@ -31,7 +31,7 @@ QUIET=${QUIET:-30}
 LIVE=${LIVE:-60}
 ROUNDS=${ROUNDS:-2}
 INTERVAL=${INTERVAL:-1s}
-BACKENDS=${BACKENDS:-"changelog rocksdb hashmap"}
+BACKENDS=${BACKENDS:-"rocksdb changelog hashmap"}
 # The heap each configuration runs with: the hashmap backend keeps all state on it (the stack's 768 MB);
 # RocksDB (also under the changelog) keeps it native, in 128 MB of managed memory.
 HEAP_hashmap=${HEAP_hashmap:-768}

@@ -37,7 +37,7 @@ final class LocalCluster {
     static final Duration MATERIALIZE_INTERVAL = Duration.ofMinutes(3);
 
     /** The --state-backend values: {@code changelog} is RocksDB with the changelog in front of it. */
-    static final List<String> BACKENDS = List.of("changelog", "rocksdb", "hashmap");
+    static final List<String> BACKENDS = List.of("rocksdb", "changelog", "hashmap");
 
     private LocalCluster() {}
 

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The job's checkpoint directory over many SIGKILLs and restarts with the default (changelog) state
- * backend, materializing every few seconds so that restored runs stop being referenced between restarts:
+ * The job's checkpoint directory over many SIGKILLs and restarts with the changelog state backend
+ * (the one whose restores are in CLAIM mode), materializing every few seconds so that restored runs stop being referenced between restarts:
  * what each killed run leaves behind (its other retained checkpoint, changelog files written after its
  * last completed checkpoint, SST files no checkpoint needs) must be removed, so the disk does not grow
  * with the number of restarts.
@@ -77,7 +77,8 @@ class CheckpointRestartsIT {
     }
 
     private Process start(Path ckpt, int rest, String name) throws IOException {
-        Process p = kafka.startJob(ckpt, rest, name, "--flink", "state.changelog.periodic-materialize.interval=3s");
+        Process p = kafka.startJob(ckpt, rest, name, "--state-backend", "changelog", "--flink",
+                "state.changelog.periodic-materialize.interval=3s");
         jobs.add(p);
         return p;
     }

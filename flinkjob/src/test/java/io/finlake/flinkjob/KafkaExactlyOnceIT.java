@@ -230,8 +230,11 @@ class KafkaExactlyOnceIT {
 
     // ---- helpers ----------------------------------------------------------------------------------
 
+    /** -Dfinlake.it.state-backend=changelog runs the job with that backend instead of the default. */
     private Process startJob(Path ckpt, int rest, String name) throws IOException {
-        Process p = kafka.startJob(ckpt, rest, name);
+        String backend = System.getProperty("finlake.it.state-backend", "");
+        Process p = backend.isEmpty() ? kafka.startJob(ckpt, rest, name)
+                : kafka.startJob(ckpt, rest, name, "--state-backend", backend);
         jobs.add(p);
         return p;
     }
