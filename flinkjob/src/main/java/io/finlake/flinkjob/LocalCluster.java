@@ -91,23 +91,30 @@ final class LocalCluster {
         // written stay proportional to the bytes changed.
         conf.set(RocksDBConfigurableOptions.COMPACTION_STYLE, CompactionStyle.UNIVERSAL);
         conf.set(RocksDBConfigurableOptions.LOG_LEVEL, InfoLogLevel.WARN_LEVEL);
-        conf.set(RocksDBOptions.OPTIONS_FACTORY, SmallManifest.class.getName());
+        conf.set(RocksDBOptions.OPTIONS_FACTORY, QuietRocksDB.class.getName());
     }
 
     /**
-     * RocksDB options Flink has no key for. Every incremental checkpoint copies the MANIFEST (the log of
-     * every flush and compaction since the database was opened) into the checkpoint and uploads it again:
-     * left to grow to RocksDB's 1 GB default it was ~95 KB per subtask after two simulated hours, a third
-     * of all the bytes the JVM wrote. Capped, RocksDB starts a new MANIFEST holding only the current file
-     * list whenever it passes the cap.
+     * RocksDB options Flink has no key for, chosen by what a 1 s incremental checkpoint costs on disk
+     * (bench/flink-state.sh, SPLIT=1):
+     * <ul>
+     *   <li>Every checkpoint copies the MANIFEST (the log of every flush and compaction since the database
+     *       was opened) into the checkpoint and uploads it again: left to grow to RocksDB's 1 GB default it
+     *       was ~95 KB per subtask after two simulated hours, a third of all the bytes the JVM wrote. Capped,
+     *       RocksDB starts a new MANIFEST holding only the current file list whenever it passes the cap.
+     *   <li>Every checkpoint also flushes the memtables into a small new file. Compacting after 4 of them
+     *       (RocksDB's default) merged and re-uploaded the same bytes 10-20 times; after 32 the JVM wrote
+     *       3.5× less at 10 tx/s. The write slowdown and stop triggers move up with it, so the extra files
+     *       never throttle writes.
+     * </ul>
      */
-    public static final class SmallManifest implements ConfigurableRocksDBOptionsFactory {
+    public static final class QuietRocksDB implements ConfigurableRocksDBOptionsFactory {
         private static final long serialVersionUID = 1L;
         static final ConfigOption<MemorySize> MAX_MANIFEST = ConfigOptions.key("finlake.rocksdb.max-manifest-size")
                 .memoryType().defaultValue(MemorySize.parse("16kb"))
                 .withDescription("RocksDB max_manifest_file_size: the MANIFEST is copied at every checkpoint");
         static final ConfigOption<Integer> L0_TRIGGER = ConfigOptions.key("finlake.rocksdb.l0-compaction-trigger")
-                .intType().defaultValue(4)
+                .intType().defaultValue(32)
                 .withDescription("RocksDB level0_file_num_compaction_trigger: flushed files before a compaction");
         private long maxManifest = MAX_MANIFEST.defaultValue().getBytes();
         private int l0Trigger = L0_TRIGGER.defaultValue();
@@ -126,7 +133,9 @@ final class LocalCluster {
 
         @Override
         public ColumnFamilyOptions createColumnOptions(ColumnFamilyOptions current, Collection<AutoCloseable> handles) {
-            return current.setLevel0FileNumCompactionTrigger(l0Trigger);
+            return current.setLevel0FileNumCompactionTrigger(l0Trigger)
+                    .setLevel0SlowdownWritesTrigger(Math.max(current.level0SlowdownWritesTrigger(), l0Trigger + 16))
+                    .setLevel0StopWritesTrigger(Math.max(current.level0StopWritesTrigger(), l0Trigger + 32));
         }
     }
 }
