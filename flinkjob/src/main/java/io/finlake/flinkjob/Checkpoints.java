@@ -27,6 +27,14 @@ import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.OperatorStateHandle;
 import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.state.InputStateHandle;
+import org.apache.flink.runtime.state.OutputStateHandle;
+import org.apache.flink.runtime.state.AbstractChannelStateHandle;
+import org.apache.flink.runtime.state.AbstractMergedChannelStateHandle;
+import org.apache.flink.runtime.state.changelog.ChangelogStateBackendHandle;
+import org.apache.flink.runtime.state.changelog.ChangelogStateHandle;
+import org.apache.flink.runtime.state.changelog.ChangelogStateHandleStreamImpl;
+import org.apache.flink.runtime.state.changelog.inmemory.InMemoryChangelogStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +50,11 @@ final class Checkpoints {
 
     /**
      * Exactly-once checkpoints every {@code interval} into {@code dir}, retained on cancellation, and a
-     * resume from the newest completed one there (pruning the runs before it), if any.
+     * resume from the newest completed one there (pruning what it does not need), if any.
+     *
+     * @param changelog whether the new run uses the changelog state backend
      */
-    static void configure(Configuration conf, Path dir, Duration interval) throws IOException {
+    static void configure(Configuration conf, Path dir, Duration interval, boolean changelog) throws IOException {
         Files.createDirectories(dir);
         conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toAbsolutePath().toUri().toString());
@@ -58,11 +68,15 @@ final class Checkpoints {
         Optional<Path> latest = latest(dir);
         if (latest.isPresent()) {
             LOG.info("resuming from checkpoint {}", latest.get());
-            // NO_CLAIM: the run restored from stays read-only, and the new run's first checkpoint is a full
-            // one, so from then on its checkpoints reference files of its own directory only. CLAIM would
-            // let them keep pointing into earlier runs' shared/ directories, which pruning deletes.
-            conf.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.NO_CLAIM);
-            pruneOlderRuns(dir, latest.get().getParent(), referencedRuns(dir, latest.get()));
+            Referenced ref = referenced(latest.get());
+            // NO_CLAIM (RocksDB alone): the run restored from stays read-only, and the new run's first
+            // checkpoint is a full one, so from then on its checkpoints reference files of its own directory
+            // only. The changelog backend restores only in CLAIM mode: the new run takes the restored
+            // checkpoint over, keeps appending to its changelog and referencing its SST files (so earlier
+            // runs stay while referenced, see prune), and Flink deletes them once no checkpoint needs them.
+            conf.set(StateRecoveryOptions.RESTORE_MODE,
+                    changelog || ref.changelog() ? RecoveryClaimMode.CLAIM : RecoveryClaimMode.NO_CLAIM);
+            prune(dir, latest.get(), ref.files());
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, latest.get().toUri().toString());
         } else {
             LOG.info("no completed checkpoint in {}: starting fresh", dir);
@@ -104,24 +118,29 @@ final class Checkpoints {
     }
 
     /**
-     * The run directories under {@code dir} that hold a file the checkpoint {@code chk} references: with
-     * incremental checkpoints its SST files may have been uploaded by earlier checkpoints, and after a
-     * restore in CLAIM mode by earlier runs. Read from the checkpoint's own _metadata.
+     * The files a checkpoint needs, read from its _metadata: with incremental checkpoints its SST files may
+     * have been uploaded by earlier checkpoints, and after a restore in CLAIM mode by earlier runs; with
+     * the changelog backend, also the changelog files since its last materialization. {@code changelog}
+     * tells whether it was taken by the changelog backend.
      */
-    static Set<Path> referencedRuns(Path dir, Path chk) throws IOException {
+    record Referenced(Set<Path> files, boolean changelog) {}
+
+    static Referenced referenced(Path chk) throws IOException {
         CheckpointMetadata meta;
         try (InputStream in = Files.newInputStream(chk.resolve("_metadata"))) {
             meta = org.apache.flink.runtime.checkpoint.Checkpoints.loadCheckpointMetadata(
                     new DataInputStream(in), Checkpoints.class.getClassLoader(), chk.toUri().toString());
         }
         Set<Path> files = new TreeSet<>();
+        boolean[] changelog = {false};
+        files.add(chk.resolve("_metadata").toAbsolutePath().normalize());
         for (OperatorState op : meta.getOperatorStates()) {
             for (OperatorSubtaskState sub : op.getStates()) {
                 for (KeyedStateHandle k : sub.getManagedKeyedState()) {
-                    keyedFiles(k, files);
+                    keyedFiles(k, files, changelog);
                 }
                 for (KeyedStateHandle k : sub.getRawKeyedState()) {
-                    keyedFiles(k, files);
+                    keyedFiles(k, files, changelog);
                 }
                 for (OperatorStateHandle o : sub.getManagedOperatorState()) {
                     file(o.getDelegateStateHandle(), files);
@@ -129,62 +148,146 @@ final class Checkpoints {
                 for (OperatorStateHandle o : sub.getRawOperatorState()) {
                     file(o.getDelegateStateHandle(), files);
                 }
+                for (InputStateHandle c : sub.getInputChannelState()) {
+                    channelFile(c, files);
+                }
+                for (OutputStateHandle c : sub.getResultSubpartitionState()) {
+                    channelFile(c, files);
+                }
             }
         }
+        return new Referenced(files, changelog[0]);
+    }
+
+    /** The run directories (job ids) under {@code dir} that hold one of {@code files}. */
+    static Set<Path> runsOf(Path dir, Set<Path> files) {
         Path root = dir.toAbsolutePath().normalize();
         Set<Path> runs = new TreeSet<>();
         for (Path f : files) {
             Path abs = f.toAbsolutePath().normalize();
-            if (abs.startsWith(root) && abs.getNameCount() > root.getNameCount()) {
+            if (abs.startsWith(root) && abs.getNameCount() > root.getNameCount() + 1) {
                 runs.add(root.resolve(abs.getName(root.getNameCount())));
             }
         }
         return runs;
     }
 
-    private static void keyedFiles(KeyedStateHandle k, Set<Path> out) {
+    private static void keyedFiles(KeyedStateHandle k, Set<Path> out, boolean[] changelog) {
         if (k instanceof IncrementalRemoteKeyedStateHandle inc) {
             inc.streamSubHandles().forEach(h -> file(h, out));
         } else if (k instanceof KeyGroupsStateHandle g) {
             file(g.getDelegateStateHandle(), out);
+        } else if (k instanceof ChangelogStateBackendHandle c) {
+            changelog[0] = true;
+            for (KeyedStateHandle m : c.getMaterializedStateHandles()) {
+                keyedFiles(m, out, changelog);
+            }
+            for (ChangelogStateHandle n : c.getNonMaterializedStateHandles()) {
+                if (n instanceof ChangelogStateHandleStreamImpl stream) {
+                    stream.getHandlesAndOffsets().forEach(h -> file(h.f0, out));
+                } else if (!(n instanceof InMemoryChangelogStateHandle)) {
+                    throw unexpected(n);
+                }
+            }
         } else if (k != null) {
-            throw new IllegalStateException("checkpoint holds keyed state of an unexpected kind "
-                    + k.getClass().getName() + ": cannot tell which files it needs, so nothing is pruned");
+            throw unexpected(k);
+        }
+    }
+
+    private static IllegalStateException unexpected(Object handle) {
+        return new IllegalStateException("checkpoint holds keyed state of an unexpected kind "
+                + handle.getClass().getName() + ": cannot tell which files it needs, so nothing is pruned");
+    }
+
+    private static void channelFile(Object h, Set<Path> out) {
+        if (h instanceof AbstractChannelStateHandle<?> c) {
+            file(c.getDelegate(), out);
+        } else if (h instanceof AbstractMergedChannelStateHandle<?, ?> m) {
+            file(m.getDelegate(), out);
+        } else if (h != null) {
+            throw unexpected(h);
         }
     }
 
     private static void file(StreamStateHandle h, Set<Path> out) {
         if (h instanceof FileStateHandle f) {
-            out.add(Path.of(f.getFilePath().toUri()));
+            out.add(Path.of(f.getFilePath().toUri()).toAbsolutePath().normalize());
         } // anything else is inline bytes in _metadata
     }
 
     /**
-     * Each start is a new Flink job with its own checkpoint sub-directory; the run being restored from stays,
-     * and so does any run holding a file its checkpoint references; directories of other runs before it
-     * go, so restarts do not pile up retained checkpoints.
+     * Before a start from {@code restored}: each start is a new Flink job with its own run directory
+     * (checkpoints, shared SST files, taskowned files, and the changelog under dstl/), and the only
+     * checkpoint a start ever needs is the one it restores. So every file of an earlier run that
+     * {@code restored} does not reference goes: runs it references nothing of entirely; in the others
+     * (its own run, and runs it still references in CLAIM mode) their other retained checkpoints, SST
+     * files no longer referenced, and changelog files a killed run wrote after its last completed
+     * checkpoint, which no checkpoint will ever reference and Flink never deletes. Disk therefore does not
+     * grow over restarts. Unreferenced run directories newer than the restored one's are left alone.
      */
-    static void pruneOlderRuns(Path dir, Path keepJobDir, Set<Path> referenced) {
+    static void prune(Path dir, Path restored, Set<Path> referenced) {
+        Path keepChk = restored.toAbsolutePath().normalize();
+        Path keepRun = keepChk.getParent();
+        Set<Path> referencedRuns = runsOf(dir, referenced);
+        long[] removed = {0, 0};
         try (Stream<Path> runs = Files.list(dir)) {
             for (Path run : (Iterable<Path>) runs::iterator) {
+                Path abs = run.toAbsolutePath().normalize();
                 String name = run.getFileName().toString();
-                if (run.equals(keepJobDir) || !Files.isDirectory(run) || !name.matches("[0-9a-f]{32}")) {
+                if (!Files.isDirectory(run) || !name.matches("[0-9a-f]{32}")) {
                     continue;
                 }
-                if (referenced.contains(run.toAbsolutePath().normalize())) {
-                    LOG.info("kept checkpoints of an earlier run: the restored checkpoint references {}", run);
+                boolean needed = abs.equals(keepRun) || referencedRuns.contains(abs);
+                if (!needed && Files.getLastModifiedTime(run).compareTo(Files.getLastModifiedTime(keepRun)) > 0) {
                     continue;
                 }
-                if (Files.getLastModifiedTime(run).compareTo(Files.getLastModifiedTime(keepJobDir)) > 0) {
+                if (!needed) {
+                    deleteTree(run);
+                    LOG.info("removed checkpoints of an earlier run: {}", run);
                     continue;
                 }
+                List<Path> unreferenced = new ArrayList<>();
                 try (Stream<Path> files = Files.walk(run)) {
-                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                    files.filter(Files::isRegularFile)
+                            .map(p -> p.toAbsolutePath().normalize())
+                            .filter(p -> !referenced.contains(p) && !p.startsWith(keepChk))
+                            .forEach(unreferenced::add);
                 }
-                LOG.info("removed checkpoints of an earlier run: {}", run);
+                for (Path p : unreferenced) {
+                    long size = Files.size(p);
+                    Files.delete(p);
+                    removed[0]++;
+                    removed[1] += size;
+                }
+                removeEmptyDirs(run);
             }
         } catch (IOException e) {
-            LOG.warn("could not prune old checkpoint directories in {}: {}", dir, e.toString());
+            LOG.warn("could not prune old checkpoint files in {}: {}", dir, e.toString());
+        }
+        if (removed[0] > 0) {
+            LOG.info("removed {} files ({} bytes) the restored checkpoint {} does not reference", removed[0],
+                    removed[1], restored);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> files = Files.walk(p)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
+
+    /** Empty chk-N directories of deleted checkpoints; the run's own top-level layout stays. */
+    private static void removeEmptyDirs(Path run) throws IOException {
+        try (Stream<Path> dirs = Files.list(run)) {
+            for (Path d : (Iterable<Path>) dirs::iterator) {
+                if (Files.isDirectory(d) && d.getFileName().toString().startsWith("chk-")) {
+                    try (Stream<Path> in = Files.list(d)) {
+                        if (in.findAny().isEmpty()) {
+                            Files.delete(d);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ final class Options {
               java -jar finlake-flinkjob.jar --bootstrap 127.0.0.1:9092 --checkpoint-dir DIR
                   [--rest-port 8081] [--checkpoint-interval 1s] [--state-ttl 48h]
                   [--out-of-orderness 2s] [--idleness 5s] [--parallelism 2] [--transaction-timeout 10m]
-                  [--state-backend rocksdb|hashmap] [--flink KEY=VALUE]...
+                  [--state-backend rocksdb|changelog|hashmap] [--flink KEY=VALUE]...
               Resumes from the newest completed checkpoint in DIR. Topics must exist (lakectl topics create)
               and alert-rules should hold the rules and _fx_rates (lakectl rules apply).
               Event time: per raw-transactions partition, the highest timestamp minus --out-of-orderness.
@@ -43,8 +43,13 @@ final class Options {
               an event at or behind the watermark is late (metric late_events) and decided on arrival.
               --state-ttl: a transaction's lifecycle (duplicate and transition checks) is kept this long
               after its latest event, in event time. --state-backend rocksdb (default) keeps state in
-              RocksDB under DIR.rocksdb with incremental checkpoints; hashmap keeps it on the heap and
-              writes it in full at every checkpoint. --flink sets any Flink option (repeatable).
+              RocksDB under DIR.rocksdb, checkpointed incrementally (each checkpoint flushes the
+              memtables and uploads the new SST files). changelog puts Flink's changelog in front of
+              it: a checkpoint appends the changed values since the last one to a changelog in DIR and
+              RocksDB is checkpointed every 3 minutes (state.changelog.periodic-materialize.interval);
+              fewer bytes written at a few transactions/s, far more at high rates (every changed value
+              is logged in full, ~2 KB per transaction). hashmap keeps state on the heap and writes it
+              in full at every checkpoint. --flink sets any Flink option (repeatable).
 
             Replay (the same operators over a file, one raw record per line, file order = arrival order):
               java -jar finlake-flinkjob.jar --replay IN.jsonl --rules config/rules.yaml --fx config/fx_rates.yaml
@@ -118,8 +123,9 @@ final class Options {
         if (o.transactionTimeout.compareTo(Duration.ofMinutes(15)) > 0) {
             throw new IllegalArgumentException("--transaction-timeout must be at most 15m, the broker's transaction.max.timeout.ms");
         }
-        if (!o.stateBackend.equals("rocksdb") && !o.stateBackend.equals("hashmap")) {
-            throw new IllegalArgumentException("--state-backend must be rocksdb or hashmap, got " + o.stateBackend);
+        if (!LocalCluster.BACKENDS.contains(o.stateBackend)) {
+            throw new IllegalArgumentException("--state-backend must be one of " + String.join(", ", LocalCluster.BACKENDS)
+                    + ", got " + o.stateBackend);
         }
         if (o.parallelism < 1) {
             throw new IllegalArgumentException("--parallelism must be at least 1");

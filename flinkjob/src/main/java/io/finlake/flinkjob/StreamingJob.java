@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.changelog.fs.FsStateChangelogOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestOptions;
@@ -33,16 +34,20 @@ final class StreamingJob {
 
     static void run(Options o) throws Exception {
         Configuration conf = LocalCluster.config("finlake-flinkjob", o.parallelism, o.stateBackend);
-        if (o.stateBackend.equals("rocksdb")) {
+        if (!o.stateBackend.equals("hashmap")) {
             conf.set(RocksDBOptions.LOCAL_DIRECTORIES, rocksdbWorkingDir(o.checkpointDir).toString());
         }
+        // Changelog files go under the checkpoint directory (as <job-id>/dstl/, beside that run's
+        // checkpoints), so pruning a run removes its changelog too. Set whatever the backend: restoring a
+        // checkpoint the changelog backend took reads its changelog through this storage as well.
+        conf.set(FsStateChangelogOptions.BASE_PATH, o.checkpointDir.toAbsolutePath().toUri().toString());
         o.flinkConf.forEach(conf::setString);
         conf.set(RestOptions.ADDRESS, "127.0.0.1");
         conf.set(RestOptions.PORT, o.restPort);
         conf.set(RestOptions.BIND_PORT, Integer.toString(o.restPort));
         // Records reach the sinks sooner; they become visible at the next checkpoint commit.
         conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(20));
-        Checkpoints.configure(conf, o.checkpointDir, o.checkpointInterval);
+        Checkpoints.configure(conf, o.checkpointDir, o.checkpointInterval, o.stateBackend.equals("changelog"));
 
         KafkaIO.Snapshot rules = KafkaIO.readRules(o.bootstrap, Duration.ofSeconds(60));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
