@@ -48,6 +48,11 @@ jar:
 test-flink: build
     FINLAKE_BIN={{bin}} mvn -f flinkjob/pom.xml verify
 
+# The changelog state backend's restart test (5 SIGKILLs with CLAIM restores; ~8 min, not in `just test`: the default
+# backend's double SIGKILL runs in test-flink's KafkaExactlyOnceIT).
+test-flink-restarts: build
+    FINLAKE_BIN={{bin}} mvn -f flinkjob/pom.xml verify -Dit.test=CheckpointRestartsIT
+
 # gofmt and go vet.
 lint:
     test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
