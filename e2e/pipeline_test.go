@@ -421,6 +421,12 @@ func alertKey(f ...string) string { return strings.Join(f, "|") }
 
 func checkExactlyOnce(t *testing.T, got map[string]int, want map[string]bool) {
 	t.Helper()
+	checkExactlyOnceIn(t, "lake.transactions", got, want)
+}
+
+// checkExactlyOnceIn checks that where holds each wanted (transaction_id/status) once and nothing else.
+func checkExactlyOnceIn(t *testing.T, where string, got map[string]int, want map[string]bool) {
+	t.Helper()
 	var missing, dup, extra []string
 	for k := range want {
 		switch c := got[k]; {
@@ -439,10 +445,10 @@ func checkExactlyOnce(t *testing.T, got map[string]int, want map[string]bool) {
 		sort.Strings(missing)
 		sort.Strings(dup)
 		sort.Strings(extra)
-		t.Errorf("lake.transactions vs %d valid events: %d missing %v, %d duplicated %v, %d unexpected %v",
-			len(want), len(missing), head(missing), len(dup), head(dup), len(extra), head(extra))
+		t.Errorf("%s vs %d valid events: %d missing %v, %d duplicated %v, %d unexpected %v",
+			where, len(want), len(missing), head(missing), len(dup), head(dup), len(extra), head(extra))
 	} else {
-		t.Logf("lake.transactions holds each of the %d valid events exactly once", len(want))
+		t.Logf("%s holds each of the %d valid events exactly once", where, len(want))
 	}
 }
 

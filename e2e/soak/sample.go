@@ -509,6 +509,9 @@ func children() map[int][]int {
 	return out
 }
 
+// Tree is pid and all its descendants (Linux /proc), parents first.
+func Tree(pid int) []int { return tree(pid) }
+
 func tree(pid int) []int {
 	kids := children()
 	all := []int{pid}

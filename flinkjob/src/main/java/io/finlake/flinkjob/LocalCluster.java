@@ -8,6 +8,7 @@ import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.HeartbeatManagerOptions;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestOptions;
@@ -26,6 +27,16 @@ import org.rocksdb.InfoLogLevel;
 
 /** The Flink MiniCluster both jobs run in, inside this JVM: sized for a laptop, REST on loopback only. */
 final class LocalCluster {
+    /**
+     * JobManager, ResourceManager and TaskManager share this JVM, so a heartbeat between them can only time
+     * out because the whole JVM stood still (a laptop asleep, {@code docker compose pause}, SIGSTOP). With
+     * Flink's 50 s, the first tick after such a pause declares the TaskManager lost and fails every task
+     * over while the old attempts are still running and committing, and the Kafka broker, frozen too, is
+     * reloading its transaction coordinators. A JVM that really dies takes all three with it. Bounded
+     * below Pekko's longest schedulable delay (about 248 days).
+     */
+    static final Duration HEARTBEAT_TIMEOUT = Duration.ofDays(30);
+
     /** RocksDB's block cache and memtables, in Flink's managed memory (native, outside the heap). */
     static final MemorySize ROCKSDB_MANAGED = MemorySize.parse("128m");
     /**
@@ -56,6 +67,7 @@ final class LocalCluster {
         conf.set(TaskManagerOptions.NETWORK_MEMORY_MIN, MemorySize.parse("32m"));
         conf.set(TaskManagerOptions.NETWORK_MEMORY_MAX, MemorySize.parse("32m"));
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, taskSlots);
+        conf.set(HeartbeatManagerOptions.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT);
         switch (stateBackend) {
             case "hashmap" -> {
                 conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
