@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -110,9 +109,7 @@ Examples:
 					}
 					out = append(out, j)
 				}
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(w, out)
 			}
 			var rows [][]string
 			for _, a := range all {

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -110,17 +109,11 @@ Examples:
 				return badInput("%v", err)
 			}
 			if err != nil {
-				var fe *client.Error
-				if errors.As(err, &fe) {
-					return flightExit(err)
-				}
-				return cli.Exit("lakectl: "+err.Error(), exitFailure)
+				return flightExit(err)
 			}
 			w := cmd.Root().Writer
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return writeJSON(w, rep)
 			}
 			return rep.Render(w)
 		},

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -85,9 +84,7 @@ Examples:
 				}
 			}
 			if cmd.Bool("json") {
-				enc := json.NewEncoder(cmd.Root().Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(reps)
+				return writeJSON(cmd.Root().Writer, reps)
 			}
 			return nil
 		},

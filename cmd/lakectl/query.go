@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,13 @@ func flightExit(err error) error {
 		return cli.Exit("lakectl: "+err.Error(), exitBadInput)
 	}
 	return cli.Exit("lakectl: "+err.Error(), exitFailure)
+}
+
+// writeJSON is every command's --format json (or --json) output: v indented, one document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func checkFormat(cmd *cli.Command) error {

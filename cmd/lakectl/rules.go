@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,9 +242,7 @@ Examples:
 				for _, n := range live.Names() {
 					out.Rules = append(out.Rules, live.Rules[n])
 				}
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(w, out)
 			}
 			var rows [][]string
 			for _, n := range live.Names() {

@@ -172,9 +172,7 @@ Examples:
 			}
 			w := cmd.Root().Writer
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(w, out)
 			}
 			var rows [][]string
 			for _, s := range out {

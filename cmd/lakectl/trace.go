@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/finlake/finlake/contract"
-	"github.com/finlake/finlake/flight/client"
 	"github.com/finlake/finlake/internal/termout"
 	"github.com/finlake/finlake/trace"
 )
@@ -59,17 +57,11 @@ Examples:
 				return cli.Exit("lakectl: "+err.Error(), exitFailure)
 			}
 			if err != nil {
-				var fe *client.Error
-				if errors.As(err, &fe) {
-					return flightExit(err)
-				}
-				return cli.Exit("lakectl: "+err.Error(), exitFailure)
+				return flightExit(err)
 			}
 			w := cmd.Root().Writer
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return writeJSON(w, st)
 			}
 			return renderStory(w, st)
 		},
