@@ -187,6 +187,37 @@ func (p *pipeline) lakectl(ctx context.Context, args ...string) *exec.Cmd {
 	return c
 }
 
+// startGenerator runs `lakectl generate ARGS...` in the background with its output in logPath. stop
+// sends SIGINT and waits up to a minute for a clean exit; a failed or stuck generator fails the test.
+func (p *pipeline) startGenerator(t *testing.T, logPath string, args ...string) (gen *exec.Cmd, stop func()) {
+	t.Helper()
+	gen = p.lakectl(context.Background(), append([]string{"generate"}, args...)...)
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen.Stdout, gen.Stderr = out, out
+	if err := gen.Start(); err != nil {
+		out.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gen.Wait(); out.Close() }()
+	return gen, func() {
+		t.Helper()
+		_ = gen.Process.Signal(syscall.SIGINT)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("generator exited with %v (see %s)", err, logPath)
+			}
+		case <-time.After(60 * time.Second):
+			_ = gen.Process.Kill()
+			t.Errorf("generator did not stop within 60s of SIGINT (see %s)", logPath)
+		}
+	}
+}
+
 // killAndAwaitRecovery SIGKILLs the named process (for a wrapper such as
 // `lakectl kafka run`, the JVM under it) and returns how long the supervisor
 // took to have it healthy again.

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -312,28 +311,8 @@ func (r *run) hotReload(t *testing.T) {
 
 func (r *run) faults(t *testing.T) {
 	p := r.p
-	gen := p.lakectl(context.Background(), "generate", "--rate", "300", "--http", "off", "--malformed-rate", "0",
-		"--fraud-rate", "0.002", "--progress=false")
-	genOut, _ := os.Create(filepath.Join(r.work, "generate-faults.log"))
-	defer genOut.Close()
-	gen.Stdout, gen.Stderr = genOut, genOut
-	if err := gen.Start(); err != nil {
-		t.Fatal(err)
-	}
-	genDone := make(chan error, 1)
-	go func() { genDone <- gen.Wait() }()
-	stopGen := func() {
-		_ = gen.Process.Signal(syscall.SIGINT)
-		select {
-		case err := <-genDone:
-			if err != nil {
-				t.Errorf("generator exited with %v (see %s)", err, genOut.Name())
-			}
-		case <-time.After(60 * time.Second):
-			_ = gen.Process.Kill()
-			t.Error("generator did not stop within 60s of SIGINT")
-		}
-	}
+	_, stopGen := p.startGenerator(t, filepath.Join(r.work, "generate-faults.log"),
+		"--rate", "300", "--http", "off", "--malformed-rate", "0", "--fraud-rate", "0.002", "--progress=false")
 	time.Sleep(15 * time.Second)
 	for _, name := range []string{stack.Kafka, stack.Flink, stack.Ingest, stack.Serve} {
 		took := p.killAndAwaitRecovery(name)
