@@ -29,11 +29,7 @@ import (
 // the oldest kept snapshot; then two more commits. 200 rows carry risk_score.
 func TestSparkReadsTheLakeAsTheFlightServerAnswers(t *testing.T) {
 	bin := testsupport.LakectlBin(t)
-	root := testsupport.ModuleRoot(t)
-	python := filepath.Join(root, ".venv", "bin", "python")
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("no Python venv at %s (python -m venv .venv && .venv/bin/pip install -r e2e/python/requirements.txt): %v", python, err)
-	}
+	testsupport.VenvPython(t) // skip before building a lake no Python can read
 	ctx := context.Background()
 	cfg := lake.Config{DataDir: t.TempDir(), CatalogURI: testsupport.CatalogURI(t)}
 	load := func(n int, extra string, commits int) {
@@ -79,16 +75,8 @@ func TestSparkReadsTheLakeAsTheFlightServerAnswers(t *testing.T) {
 	// Commits after the expiry: the part of history the snapshot log still covers.
 	load(50, `,"risk_score":0.25`, 2)
 
-	cmd := exec.Command(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=4",
-		filepath.Join(root, "e2e", "python", "test_spark_interop.py"))
-	cmd.Dir = root
-	cmd.Env = append(env, "FINLAKE_INTEROP_DATA="+cfg.DataDir, "FINLAKE_INTEROP_CATALOG_URI="+cfg.CatalogURI,
-		"FINLAKE_BIN="+bin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("Spark interop tests failed: %v\n%s", err, out)
-	}
-	t.Logf("pytest:\n%s", out)
+	testsupport.Pytest(t, "test_spark_interop.py", "FINLAKE_FLIGHT=grpc://"+flight, "FINLAKE_TOKEN=",
+		"FINLAKE_INTEROP_DATA="+cfg.DataDir, "FINLAKE_INTEROP_CATALOG_URI="+cfg.CatalogURI, "FINLAKE_BIN="+bin)
 }
 
 // startServe runs `lakectl serve` over cfg until the test ends; it returns
