@@ -27,16 +27,12 @@ class CheckpointRestartsIT {
     @TempDir
     Path tmp;
 
-    private final List<Process> jobs = new ArrayList<>();
     private KafkaJob kafka;
 
     @AfterEach
     void stop() throws Exception {
-        for (Process p : jobs) {
-            p.destroyForcibly().waitFor();
-        }
         if (kafka != null) {
-            kafka.stopBroker();
+            kafka.close();
         }
     }
 
@@ -79,7 +75,6 @@ class CheckpointRestartsIT {
     private Process start(Path ckpt, int rest, String name) throws IOException {
         Process p = kafka.startJob(ckpt, rest, name, "--state-backend", "changelog", "--flink",
                 "state.changelog.periodic-materialize.interval=3s");
-        jobs.add(p);
         return p;
     }
 

@@ -33,7 +33,6 @@ class EventTimeIT {
     Path tmp;
 
     private KafkaJob kafka;
-    private final List<Process> jobs = new ArrayList<>();
     private final List<byte[]> produced = new ArrayList<>();
 
     @BeforeEach
@@ -44,11 +43,8 @@ class EventTimeIT {
 
     @AfterEach
     void stop() throws Exception {
-        for (Process p : jobs) {
-            p.destroyForcibly().waitFor();
-        }
         if (kafka != null) {
-            kafka.stopBroker();
+            kafka.close();
         }
     }
 
@@ -151,7 +147,6 @@ class EventTimeIT {
     private Process start(int rest) throws Exception {
         Process p = kafka.startJob(tmp.resolve("checkpoints"), rest, "eventtime", "--idleness", "5s",
                 "--out-of-orderness", "2s");
-        jobs.add(p);
         return p;
     }
 

@@ -49,7 +49,6 @@ class KafkaExactlyOnceIT {
 
     private static KafkaJob kafka;
     private static String bootstrap;
-    private final List<Process> jobs = new ArrayList<>();
 
     @BeforeAll
     static void startBroker() throws Exception {
@@ -69,7 +68,7 @@ class KafkaExactlyOnceIT {
     @AfterAll
     static void stopBroker() throws Exception {
         if (kafka != null) {
-            kafka.stopBroker();
+            kafka.close();
         }
     }
 
@@ -235,14 +234,13 @@ class KafkaExactlyOnceIT {
         String backend = System.getProperty("finlake.it.state-backend", "");
         Process p = backend.isEmpty() ? kafka.startJob(ckpt, rest, name)
                 : kafka.startJob(ckpt, rest, name, "--state-backend", backend);
-        jobs.add(p);
         return p;
     }
 
     @org.junit.jupiter.api.AfterEach
     void stopJobs() throws Exception {
-        for (Process p : jobs) {
-            p.destroyForcibly().waitFor();
+        if (kafka != null) {
+            kafka.killJobs();
         }
     }
     private static void awaitCheckpoints(Path dir, int n, Process job) throws Exception {

@@ -40,6 +40,7 @@ final class KafkaJob {
     final Path tmp;
     final Process broker;
     final String bootstrap;
+    private final List<Process> jobs = new ArrayList<>();
 
     private KafkaJob(Path tmp, Process broker, String bootstrap) {
         this.tmp = tmp;
@@ -74,22 +75,34 @@ final class KafkaJob {
         return k;
     }
 
-    void stopBroker() throws Exception {
+    /** SIGKILLs every job JVM this broker's tests started, then stops the broker. */
+    void close() throws Exception {
+        killJobs();
         broker.destroy();
         if (!broker.waitFor(30, TimeUnit.SECONDS)) {
             broker.destroyForcibly().waitFor();
         }
     }
 
-    /** The streaming job as its own JVM, logging to tmp/job-NAME.log. */
+    /** SIGKILLs every job JVM started by startJob, so no test leaves one running into the next. */
+    void killJobs() throws InterruptedException {
+        for (Process p : jobs) {
+            p.destroyForcibly().waitFor();
+        }
+        jobs.clear();
+    }
+
+    /** The streaming job as its own JVM, logging to tmp/job-NAME.log; killJobs or close ends it. */
     Process startJob(Path ckpt, int rest, String name, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx640m", "-jar", jar().toString(), "--bootstrap", bootstrap,
                 "--checkpoint-dir", ckpt.toString(), "--rest-port", Integer.toString(rest), "--parallelism", "2"));
         cmd.addAll(List.of(extra));
-        return new ProcessBuilder(cmd)
+        Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("job-" + name + ".log").toFile())
                 .start();
+        jobs.add(p);
+        return p;
     }
 
     /** The replay mode of the jar on a file, with the repository's rules, into dir. */
