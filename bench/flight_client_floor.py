@@ -54,26 +54,23 @@ def _any(name, msg):
     return _field(1, (SQL_NS + name).encode()) + _field(2, msg)
 
 
+def _read_varint(buf, i):
+    n, shift = 0, 0
+    while True:
+        b = buf[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, i
+
+
 def _fields(buf):
     """Top-level length-delimited fields of a protobuf message."""
     i, out = 0, {}
     while i < len(buf):
-        key, shift = 0, 0
-        while True:
-            b = buf[i]
-            i += 1
-            key |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        n, shift = 0, 0
-        while True:
-            b = buf[i]
-            i += 1
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
+        key, i = _read_varint(buf, i)
+        n, i = _read_varint(buf, i)
         out[key >> 3] = buf[i : i + n]
         i += n
     return out
