@@ -66,9 +66,10 @@ def main():
         ("disk (MiB)", [
             (d, (lambda d: lambda s: s["disk_bytes"][d] / MIB)(d)) for d in ("warehouse", "kafka", "checkpoints")
         ]),
-        ("storage latency (s), Flink checkpoint (s)", [
+        ("storage latency, commit p95, Flink checkpoint (s)", [
             ("p50", lambda s: s["storage_latency_p50_s"]),
             ("p95", lambda s: s["storage_latency_p95_s"]),
+            ("commit p95", lambda s: s.get("commit_p95_s", 0)),  # absent before the commit histogram
             ("checkpoint duration", lambda s: s["flink_checkpoint_ms"] / 1000),
         ]),
         ("query latency (ms)", [

@@ -64,6 +64,15 @@ func txJSON(i int) []byte {
 // through one batch and commit, as the writer's loop would.
 func commitRecords(t testing.TB, w *tableWriter, from, n int, base lake.Offsets) lake.Offsets {
 	t.Helper()
+	next, _ := commitRecordsTimed(t, w, from, n, base)
+	return next
+}
+
+// commitRecordsTimed is commitRecords that also says how long the commit
+// itself took (reload, offsets check, manifests, metadata.json, catalog),
+// what ingest's commit latency is, without writing the data file.
+func commitRecordsTimed(t testing.TB, w *tableWriter, from, n int, base lake.Offsets) (lake.Offsets, time.Duration) {
+	t.Helper()
 	ctx := context.Background()
 	tbl, err := w.cat.LoadTable(ctx, w.ident())
 	if err != nil {
@@ -84,11 +93,13 @@ func commitRecords(t testing.TB, w *tableWriter, from, n int, base lake.Offsets)
 	}
 	next := base.Clone()
 	next[0] = int64(from + n)
+	start := time.Now()
 	if _, err := w.commit(ctx, b, files, base, next); err != nil {
 		t.Fatal(err)
 	}
+	took := time.Since(start)
 	b.release()
-	return next
+	return next, took
 }
 
 func countRows(t *testing.T, cat catalog.Catalog, name string) int64 {

@@ -434,6 +434,7 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 		propRows:                          strconv.Itoa(b.rows),
 	}
 	var lastErr error
+	start := time.Now()
 	for attempt := 0; attempt <= w.cfg.CommitRetries; attempt++ {
 		if attempt > 0 {
 			w.m.retries.WithLabelValues(w.cfg.Table).Inc()
@@ -485,6 +486,7 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 			}
 			continue
 		}
+		w.m.commitSecs.WithLabelValues(w.cfg.Table).Observe(time.Since(start).Seconds())
 		w.committed(b, files, newTbl.CurrentSnapshot(), attempt)
 		return newTbl, nil
 	}

@@ -112,6 +112,7 @@ func TestEveryServicesMetricsParseWithPrometheusTextParser(t *testing.T) {
 			"finlake_ingest_rows_committed_total":    dto.MetricType_COUNTER,
 			"finlake_ingest_commits_total":           dto.MetricType_COUNTER,
 			"finlake_ingest_storage_latency_seconds": dto.MetricType_HISTOGRAM,
+			"finlake_ingest_commit_seconds":          dto.MetricType_HISTOGRAM,
 			"finlake_ingest_partition_lag_records":   dto.MetricType_GAUGE,
 		}))
 	})

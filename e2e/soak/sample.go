@@ -50,10 +50,14 @@ type Sample struct {
 
 	Tables map[string]TableSample `json:"tables"`
 	// Commits is ingest's commits per table since the previous sample;
-	// StorageP50/P95 the storage latency over that interval (ingest /metrics).
+	// StorageP50/P95 the storage latency over that interval, and
+	// CommitP50/P95 how long lake.transactions' commits took in it (ingest
+	// /metrics; 0 when the ingest has no commit histogram).
 	Commits    map[string]float64 `json:"commits"`
 	StorageP50 float64            `json:"storage_latency_p50_s"`
 	StorageP95 float64            `json:"storage_latency_p95_s"`
+	CommitP50  float64            `json:"commit_p50_s"`
+	CommitP95  float64            `json:"commit_p95_s"`
 
 	DiskBytes map[string]int64   `json:"disk_bytes"` // kafka, checkpoints, warehouse
 	QueryMS   map[string]float64 `json:"query_ms"`
@@ -91,6 +95,7 @@ type Sampler struct {
 		ioPID    int
 		commits  map[string]float64
 		buckets  map[float64]float64
+		commitB  map[float64]float64
 		asOfFrom time.Time
 	}
 	lookupID string
@@ -245,7 +250,7 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 	}
 	defer resp.Body.Close()
 	commits := map[string]float64{}
-	buckets := map[float64]float64{}
+	buckets, commitB := map[float64]float64{}, map[float64]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -258,7 +263,7 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 			commits[labels["table"]] = v
 		case "finlake_ingest_partition_lag_records":
 			sm.IngestLag += int64(v)
-		case "finlake_ingest_storage_latency_seconds_bucket":
+		case "finlake_ingest_storage_latency_seconds_bucket", "finlake_ingest_commit_seconds_bucket":
 			if labels["table"] != "transactions" {
 				continue
 			}
@@ -266,7 +271,11 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 			if labels["le"] != "+Inf" {
 				le, _ = strconv.ParseFloat(labels["le"], 64)
 			}
-			buckets[le] = v
+			if name == "finlake_ingest_commit_seconds_bucket" {
+				commitB[le] = v
+			} else {
+				buckets[le] = v
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -275,12 +284,17 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 	for t, v := range commits {
 		sm.Commits[t] = v - s.prev.commits[t]
 	}
-	delta := map[float64]float64{}
-	for le, v := range buckets {
-		delta[le] = v - s.prev.buckets[le]
+	delta := func(now, prev map[float64]float64) map[float64]float64 {
+		d := map[float64]float64{}
+		for le, v := range now {
+			d[le] = v - prev[le]
+		}
+		return d
 	}
-	sm.StorageP50, sm.StorageP95 = histQuantile(delta, 0.5), histQuantile(delta, 0.95)
-	s.prev.commits, s.prev.buckets = commits, buckets
+	st, cm := delta(buckets, s.prev.buckets), delta(commitB, s.prev.commitB)
+	sm.StorageP50, sm.StorageP95 = histQuantile(st, 0.5), histQuantile(st, 0.95)
+	sm.CommitP50, sm.CommitP95 = histQuantile(cm, 0.5), histQuantile(cm, 0.95)
+	s.prev.commits, s.prev.buckets, s.prev.commitB = commits, buckets, commitB
 	return nil
 }
 

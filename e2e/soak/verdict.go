@@ -83,6 +83,7 @@ func Curves(p Plan) []Curve {
 		Curve{Name: "commits transactions", Unit: "count", Kind: "report", Get: func(s Sample) float64 { return s.Commits["transactions"] }},
 		Curve{Name: "storage latency p50", Unit: "s", Kind: "report", Get: func(s Sample) float64 { return s.StorageP50 }},
 		Curve{Name: "storage latency p95", Unit: "s", Kind: "report", Get: func(s Sample) float64 { return s.StorageP95 }},
+		Curve{Name: "commit latency p95", Unit: "s", Kind: "report", Get: func(s Sample) float64 { return s.CommitP95 }},
 		Curve{Name: "ingest lag", Unit: "count", Kind: "report", Get: func(s Sample) float64 { return float64(s.IngestLag) }},
 		Curve{Name: "disk warehouse", Unit: "bytes", Kind: "per_day", Bound: p.LakeBytesPerDay, Asserted: short, Get: func(s Sample) float64 { return float64(s.DiskBytes["warehouse"]) }},
 		Curve{Name: "disk checkpoints", Unit: "bytes", Kind: "flat", Slack: 1 << 20, Asserted: short, Get: func(s Sample) float64 { return float64(s.DiskBytes["checkpoints"]) }},
