@@ -1,20 +1,5 @@
 package ingest
 
-// BenchmarkCommitOnLake measures ingest's commit latency on an existing lake,
-// e.g. a copy of a soak's data directory taken on its last simulated day:
-// what a commit costs with that day's metadata.json, manifests and snapshot
-// history (the soak's own commits are fewer and larger than a real week's,
-// so its metadata is what a real week's retention keeps, not its cadence).
-// FINLAKE_BENCH_COMMITS small commits (3 rows each, as at 10 tx/s with
-// ingest's 1 s minimum batch) go to lake.transactions one after another, on
-// partition 0 past the offsets the table holds; p50/p95 are of w.commit
-// alone (the data file is written before it, as in ingest's loop).
-//
-//   cp -a <soak data> /tmp/lake7 && FINLAKE_BENCH_LAKE=/tmp/lake7 \
-//     go test -run '^$' -bench BenchmarkCommitOnLake -benchtime 1x ./ingest/
-//
-// It writes to the lake it is given: never point it at a live one.
-
 import (
 	"context"
 	"os"
@@ -26,6 +11,20 @@ import (
 	"github.com/finlake/finlake/lake"
 )
 
+// BenchmarkCommitOnLake measures ingest's commit latency on an existing lake,
+// e.g. a copy of a soak's data directory taken on its last simulated day:
+// what a commit costs with that day's metadata.json, manifests and snapshot
+// history (the soak's own commits are fewer and larger than a real week's,
+// so its metadata is what a real week's retention keeps, not its cadence).
+// FINLAKE_BENCH_COMMITS small commits (3 rows each, as at 10 tx/s with
+// ingest's 1 s minimum batch) go to lake.transactions one after another, on
+// partition 0 past the offsets the table holds; p50/p95 are of w.commit
+// alone (the data file is written before it, as in ingest's loop).
+//
+//	cp -a <soak data> /tmp/lake7 && FINLAKE_BENCH_LAKE=/tmp/lake7 \
+//	  go test -run '^$' -bench BenchmarkCommitOnLake -benchtime 1x ./ingest/
+//
+// It writes to the lake it is given: never point it at a live one.
 func BenchmarkCommitOnLake(b *testing.B) {
 	dir := os.Getenv("FINLAKE_BENCH_LAKE")
 	if dir == "" {

@@ -94,8 +94,7 @@ type Sampler struct {
 		ioWrite  int64
 		ioPID    int
 		commits  map[string]float64
-		buckets  map[float64]float64
-		commitB  map[float64]float64
+		hists    map[string]map[float64]float64 // histogram name → cumulative buckets (le → count)
 		asOfFrom time.Time
 	}
 	lookupID string
@@ -238,8 +237,8 @@ func (s *Sampler) flink(ctx context.Context, sm *Sample) error {
 	return nil
 }
 
-// ingest reads commits and the storage latency histogram from /metrics,
-// as differences since the previous sample.
+// ingest reads commits and the storage and commit latency histograms from
+// /metrics, as differences since the previous sample.
 func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -250,7 +249,8 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 	}
 	defer resp.Body.Close()
 	commits := map[string]float64{}
-	buckets, commitB := map[float64]float64{}, map[float64]float64{}
+	const storage, commit = "finlake_ingest_storage_latency_seconds_bucket", "finlake_ingest_commit_seconds_bucket"
+	hists := map[string]map[float64]float64{storage: {}, commit: {}}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -263,7 +263,7 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 			commits[labels["table"]] = v
 		case "finlake_ingest_partition_lag_records":
 			sm.IngestLag += int64(v)
-		case "finlake_ingest_storage_latency_seconds_bucket", "finlake_ingest_commit_seconds_bucket":
+		case storage, commit:
 			if labels["table"] != "transactions" {
 				continue
 			}
@@ -271,11 +271,7 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 			if labels["le"] != "+Inf" {
 				le, _ = strconv.ParseFloat(labels["le"], 64)
 			}
-			if name == "finlake_ingest_commit_seconds_bucket" {
-				commitB[le] = v
-			} else {
-				buckets[le] = v
-			}
+			hists[name][le] = v
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -284,17 +280,17 @@ func (s *Sampler) ingest(ctx context.Context, sm *Sample, now time.Time) error {
 	for t, v := range commits {
 		sm.Commits[t] = v - s.prev.commits[t]
 	}
-	delta := func(now, prev map[float64]float64) map[float64]float64 {
+	delta := func(name string) map[float64]float64 {
 		d := map[float64]float64{}
-		for le, v := range now {
-			d[le] = v - prev[le]
+		for le, v := range hists[name] {
+			d[le] = v - s.prev.hists[name][le]
 		}
 		return d
 	}
-	st, cm := delta(buckets, s.prev.buckets), delta(commitB, s.prev.commitB)
+	st, cm := delta(storage), delta(commit)
 	sm.StorageP50, sm.StorageP95 = histQuantile(st, 0.5), histQuantile(st, 0.95)
 	sm.CommitP50, sm.CommitP95 = histQuantile(cm, 0.5), histQuantile(cm, 0.95)
-	s.prev.commits, s.prev.buckets, s.prev.commitB = commits, buckets, commitB
+	s.prev.commits, s.prev.hists = commits, hists
 	return nil
 }
 

@@ -73,9 +73,8 @@ class CheckpointRestartsIT {
     }
 
     private Process start(Path ckpt, int rest, String name) throws IOException {
-        Process p = kafka.startJob(ckpt, rest, name, "--state-backend", "changelog", "--flink",
+        return kafka.startJob(ckpt, rest, name, "--state-backend", "changelog", "--flink",
                 "state.changelog.periodic-materialize.interval=3s");
-        return p;
     }
 
     private void generate(int count, int seed) throws Exception {

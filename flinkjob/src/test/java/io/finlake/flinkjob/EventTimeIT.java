@@ -145,9 +145,8 @@ class EventTimeIT {
     // ---- helpers ----------------------------------------------------------------------------------
 
     private Process start(int rest) throws Exception {
-        Process p = kafka.startJob(tmp.resolve("checkpoints"), rest, "eventtime", "--idleness", "5s",
+        return kafka.startJob(tmp.resolve("checkpoints"), rest, "eventtime", "--idleness", "5s",
                 "--out-of-orderness", "2s");
-        return p;
     }
 
     private static void awaitRunning(int rest, Process job) throws Exception {
