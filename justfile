@@ -74,6 +74,8 @@ base:
 # Behind a TLS-intercepting proxy: FINLAKE_EXTRA_CA=/path/to/ca.pem just up (the builds trust it; no image keeps it).
 # Docker: build the images and run the whole pipeline (MacBook Air M1 8 GB is enough); waits until healthy, prints the URLs.
 up: base
+    # flight and flink first: the jupyter image copies lakectl and the job's jar from their images.
+    DOCKER_BUILDKIT=1 docker compose build flight flink
     DOCKER_BUILDKIT=1 docker compose build
     docker compose up --detach --wait --wait-timeout 600
     @echo "finlake is up (all ports on 127.0.0.1 only):"

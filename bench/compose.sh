@@ -63,12 +63,12 @@ if ((scratch)); then
   deploy/base/build.sh >&2
   row "base image (debootstrap + import)" "$(secs "$t0" "$(now)") s"
   t0=$(now)
-  docker compose build >&2
+  docker compose build flight flink >&2 && docker compose build >&2
   row "docker compose build, from scratch (no cache, no images)" "$(secs "$t0" "$(now)") s"
 fi
 t0=$(now)
 deploy/base/build.sh >&2
-docker compose build >&2
+docker compose build flight flink >&2 && docker compose build >&2
 row "just up's build step, cached (no change)" "$(secs "$t0" "$(now)") s"
 
 sizes=$(docker image ls --format '| {{.Repository}}:{{.Tag}} | {{.Size}} |' | grep '^| finlake/' | sort)

@@ -18,9 +18,12 @@
 #   INTERVAL=2s BACKENDS=hashmap HEAP_hashmap=768 bench/flink-state.sh
 #   BACKENDS="rocksdb big" BACKEND_big=rocksdb ARGS_big="--flink state.backend.rocksdb.writebuffer.size=64mb" \
 #       bench/flink-state.sh                              # a labelled configuration of a backend
+#   BACKENDS="rocksdb old_rocksdb" BACKEND_old_rocksdb=rocksdb JAR_old_rocksdb=/tmp/old.jar \
+#       bench/flink-state.sh                              # another build of the job, side by side
 #
 # A configuration LABEL runs --state-backend ${BACKEND_LABEL:-LABEL} with the extra job arguments
-# ${ARGS_LABEL} and a ${HEAP_LABEL:-512} MB heap. Prints one line per configuration and round and, at
+# ${ARGS_LABEL}, a ${HEAP_LABEL:-512} MB heap and the job jar ${JAR_LABEL:-$JAR} (default
+# flinkjob/target/finlake-flinkjob.jar). Prints one line per configuration and round and, at
 # the end, the lines side by side with the load average. Work files in a temporary directory on disk
 # (write_bytes does not see tmpfs), removed at the end (KEEP=1 keeps them).
 set -euo pipefail
@@ -36,6 +39,7 @@ BACKENDS=${BACKENDS:-"rocksdb changelog hashmap"}
 # RocksDB (also under the changelog) keeps it native, in 128 MB of managed memory.
 HEAP_hashmap=${HEAP_hashmap:-768}
 need_tools
+DEFAULT_JAR=$JAR
 work=$(mktemp -d "${TMPDIR_ON_DISK:-/var/tmp}/flink-state.XXXXXX")
 declare -A JOBPID REST_OF JOBID_OF BROKERS_OF
 cleanup() {
@@ -67,12 +71,14 @@ du_mb() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {printf "%.1f", s / 1e6}'
 declare -A HEAP_BEFORE
 for c in $BACKENDS; do
     dir="$work/$c"
-    backend_var="BACKEND_$c" heap_var="HEAP_$c" args_var="ARGS_$c"
+    backend_var="BACKEND_$c" heap_var="HEAP_$c" args_var="ARGS_$c" jar_var="JAR_$c"
     backend=${!backend_var:-$c}
+    JAR=${!jar_var:-$DEFAULT_JAR} # start_job runs $JAR
+    [ -f "$JAR" ] || { echo "no job jar $JAR for $c" >&2; exit 1; }
     heap=${!heap_var:-512}
     # shellcheck disable=SC2206
     args=(${!args_var:-})
-    echo "== $c (--state-backend $backend ${args[*]}): broker, ${HOURS}h backfill at 10 tx/s" >&2
+    echo "== $c (--state-backend $backend ${args[*]}, $JAR): broker, ${HOURS}h backfill at 10 tx/s" >&2
     start_broker "$dir"
     BROKER_PIDS="${BROKER_PIDS:-} $BROKER_PID"
     t0=$(date +%s)

@@ -4,6 +4,8 @@
 #
 #   bench/flinkjob-replay.sh                 # 1,000,000 records, seed 1
 #   N=200000 JAVA_OPTS=-Xmx1g bench/flinkjob-replay.sh
+#   JAR=/tmp/old.jar DIGEST=1 bench/flinkjob-replay.sh   # another build; DIGEST=1 also prints
+#                                                         # bench/replay_digest.py of the output (stderr)
 #
 # Prints the job's JSON summary: records_per_second = records / job_seconds (the job's net run time,
 # without the ~3 s of starting the local Flink cluster, which "seconds" includes). On stderr, the JVM's
@@ -13,9 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FINLAKE_BIN:-bin/lakectl}
 N=${N:-1000000}
-JAR=flinkjob/target/finlake-flinkjob.jar
+JAR=${JAR:-flinkjob/target/finlake-flinkjob.jar}
 [ -x "$BIN" ] || { echo "no $BIN: run 'just build' (or set FINLAKE_BIN)" >&2; exit 1; }
-[ -f "$JAR" ] || mvn -q -B -f flinkjob/pom.xml -DskipTests package
+[ -f "$JAR" ] || [ "$JAR" != flinkjob/target/finlake-flinkjob.jar ] || mvn -q -B -f flinkjob/pom.xml -DskipTests package
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$BIN" generate --count "$N" --seed 1 --output "$dir/in.jsonl" --http off --progress=false 2>/dev/null
@@ -24,3 +26,6 @@ TIMEFORMAT='replay JVM: wall %Rs, cpu user %Us + sys %Ss'
 # shellcheck disable=SC2086
 time java ${JAVA_OPTS:--Xmx2g} -jar "$JAR" --replay "$dir/in.jsonl" --rules config/rules.yaml \
     --fx config/fx_rates.yaml --out "$dir/out"
+if [ "${DIGEST:-0}" = 1 ]; then
+    echo "digest: $(python3 bench/replay_digest.py "$dir/out")" >&2
+fi

@@ -46,6 +46,7 @@ def main():
     panels = [
         ("Flink state / checkpoint (MiB)", [
             ("state size", lambda s: s["flink_state_bytes"] / MIB),
+            ("live state", lambda s: s.get("flink_live_state_bytes", 0) / MIB),
             ("checkpointed size", lambda s: s["flink_checkpointed_bytes"] / MIB),
         ]),
         ("Flink checkpoint MiB/s, write MiB/s", [

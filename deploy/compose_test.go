@@ -59,12 +59,19 @@ const lakectlImage = "finlake/lakectl:local"
 
 func loadProject(t *testing.T) *types.Project {
 	t.Helper()
+	// Not the test machine's environment: the file's own defaults apply, as
+	// on a laptop with nothing exported.
+	return loadProjectWith(t, []string{})
+}
+
+// loadProjectWith loads docker-compose.yml as `just up` does with env
+// (KEY=VALUE) exported.
+func loadProjectWith(t *testing.T, env []string) *types.Project {
+	t.Helper()
 	opts, err := composecli.NewProjectOptions(
 		[]string{filepath.Join(repoRoot, "docker-compose.yml")},
 		composecli.WithWorkingDirectory(repoRoot),
-		// Not the test machine's environment: the file's own defaults apply,
-		// as on a laptop with nothing exported.
-		composecli.WithEnv([]string{}),
+		composecli.WithEnv(env),
 		composecli.WithInterpolation(true),
 		composecli.WithNormalization(true),
 		composecli.WithConsistency(true),
@@ -184,7 +191,7 @@ func TestDependenciesWaitForHealthOrCompletion(t *testing.T) {
 		"generator":     {"flink", "ingest"},
 		"ingest":        {"topics"},
 		"flight":        {"ingest"},
-		"jupyter":       {"flight"},
+		"jupyter":       {"flight", "flink"},
 	} {
 		s := service(t, p, name)
 		for _, dep := range deps {
@@ -456,6 +463,14 @@ var download = regexp.MustCompile(`(?i)\b(curl|wget)\b[^\n]*https?://`)
 
 func TestEveryImageBuildsFromTheProjectsBaseForArm64AndAmd64(t *testing.T) {
 	p := loadProject(t)
+	// An image another service builds is made here too (the jupyter image
+	// copies from lakectl's and flinkjob's).
+	built := map[string]bool{}
+	for _, s := range p.Services {
+		if s.Build != nil {
+			built[s.Image] = true
+		}
+	}
 	for name, s := range p.Services {
 		if s.Platform != "" {
 			t.Errorf("%s: platform pinned to %s; the M1 needs its native arm64 image", name, s.Platform)
@@ -491,7 +506,7 @@ func TestEveryImageBuildsFromTheProjectsBaseForArm64AndAmd64(t *testing.T) {
 			if strings.HasPrefix(base, "${") {
 				base = args[strings.Trim(base, "${}")]
 			}
-			if !isStage(df, base) && base != baseImage {
+			if !isStage(df, base) && base != baseImage && (!built[base] || base == s.Image) {
 				t.Errorf("%s: %s builds FROM %q, not %s (deploy/base/build.sh) or one of its own stages", name, s.Build.Dockerfile, base, baseImage)
 			}
 		}
@@ -913,4 +928,58 @@ func tail(b []byte) string {
 		b = b[len(b)-3000:]
 	}
 	return string(b)
+}
+
+// A user points `just up` at PostgreSQL the way they point `just dev` at it,
+// by exporting FINLAKE_CATALOG_URI: every Go role gets it, and can reach a
+// server on the host by the name the README gives.
+func TestExportedCatalogURIReachesEveryGoRoleAsInJustDev(t *testing.T) {
+	const uri = "postgres://finlake:finlake@host.docker.internal:5432/finlake?sslmode=disable"
+	p := loadProjectWith(t, []string{"FINLAKE_CATALOG_URI=" + uri})
+	for _, s := range p.Services {
+		if s.Image != lakectlImage {
+			continue
+		}
+		if got := env(s, "FINLAKE_CATALOG_URI"); got != uri {
+			t.Errorf("%s: FINLAKE_CATALOG_URI=%q, want the exported %q", s.Name, got, uri)
+		}
+		if got := s.ExtraHosts["host.docker.internal"]; len(got) != 1 || got[0] != "host-gateway" {
+			t.Errorf("%s: extra_hosts host.docker.internal=%v, want host-gateway (a PostgreSQL on the host)", s.Name, got)
+		}
+	}
+}
+
+// Notebook 05 runs `lakectl rules backtest` inside the Jupyter container: the
+// image carries the lakectl and the job jar of the images flight and flink
+// run, the container sees the live rules, and the backtest's two processes
+// (run one after the other) each fit its memory limit beside the kernel.
+func TestJupyterCarriesTheBacktestWithinItsMemoryLimit(t *testing.T) {
+	p := loadProject(t)
+	j := service(t, p, "jupyter")
+	df := readFile(t, j.Build.Dockerfile)
+	for _, want := range []string{
+		`(?m)^ARG LAKECTL_IMAGE=` + regexp.QuoteMeta(service(t, p, "flight").Image) + `$`,
+		`(?m)^ARG FLINKJOB_IMAGE=` + regexp.QuoteMeta(service(t, p, "flink").Image) + `$`,
+		`(?m)^COPY --from=lakectl /usr/local/bin/lakectl /usr/local/bin/lakectl$`,
+		`(?m)^COPY --from=flinkjob /opt/flink/usrlib/finlake-flinkjob.jar ` + regexp.QuoteMeta(env(j, "FINLAKE_FLINK_JAR")) + `$`,
+		`openjdk-17-jre-headless`,
+	} {
+		if !regexp.MustCompile(want).MatchString(df) {
+			t.Errorf("%s: no line matching %s", j.Build.Dockerfile, want)
+		}
+	}
+	if v, ok := mountAt(j, env(j, "FINLAKE_CONFIG")); !ok || filepath.Clean(v.Source) != "config" || !v.ReadOnly {
+		t.Errorf("jupyter should mount ./config read-only at FINLAKE_CONFIG=%q, got %+v", env(j, "FINLAKE_CONFIG"), v)
+	}
+	m := xmxRE.FindStringSubmatch(env(j, "FINLAKE_BACKTEST_JAVA_OPTS"))
+	if m == nil {
+		t.Fatalf("jupyter: FINLAKE_BACKTEST_JAVA_OPTS=%q sets no -Xmx", env(j, "FINLAKE_BACKTEST_JAVA_OPTS"))
+	}
+	const kernel, jvmOverHeap = 256 << 20, 200 << 20 // the notebook's kernel; metaspace, threads, direct buffers
+	heap := parseSize(t, "backtest -Xmx", m[1])
+	gml := parseSize(t, "GOMEMLIMIT", env(j, "GOMEMLIMIT"))
+	if need := kernel + max(heap+jvmOverHeap, gml); need > memLimit(j) {
+		t.Errorf("jupyter: kernel %d MiB + the larger of the replay JVM (%d MiB heap + %d) and lakectl (%d MiB) exceeds mem_limit %d MiB",
+			kernel>>20, heap>>20, jvmOverHeap>>20, gml>>20, memLimit(j)>>20)
+	}
 }

@@ -47,7 +47,7 @@ func TestBacktestAndTraceOnAStreamingLake(t *testing.T) {
 			malformed++
 		}
 	}
-	waitLake(t, p.data, "transactions", count-malformed, 4*time.Minute)
+	waitLake(t, p.lake(), "transactions", count-malformed, 4*time.Minute)
 	uri := fmt.Sprintf("grpc://127.0.0.1:%d", p.ports.Flight)
 	// The alerts land with the transactions they belong to; wait until their count holds still.
 	var last int64 = -1

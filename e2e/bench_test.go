@@ -264,7 +264,7 @@ func runRate(t *testing.T, p *pipeline, rate float64, d time.Duration) rateStep 
 			}
 		}
 	})
-	step.Storage = latencyOf(snapshotLatenciesSince(t, loadTable(t, p.data, "transactions"), genTimes, windowStart.UnixMilli()))
+	step.Storage = latencyOf(snapshotLatenciesSince(t, loadTable(t, p.lake(), "transactions"), genTimes, windowStart.UnixMilli()))
 	t.Logf("rate %.0f: produced %.0f records/s, job %.0f/s, ingest %.0f/s, drain %.1fs, sustained %v (bottleneck %q), alert %+v, storage %+v",
 		rate, step.ProducedTPS, step.JobRPS, step.IngestRPS, step.DrainSeconds, step.Sustained, step.Bottleneck, step.Alert, step.Storage)
 	return step
@@ -305,7 +305,7 @@ func rawEnd(t *testing.T, p *pipeline) int64 { return sumOffsets(rawEndOffsets(t
 
 func lakeRows(t *testing.T, p *pipeline) int64 {
 	t.Helper()
-	snap := loadTable(t, p.data, "transactions").CurrentSnapshot()
+	snap := loadTable(t, p.lake(), "transactions").CurrentSnapshot()
 	if snap == nil || snap.Summary == nil {
 		return 0
 	}

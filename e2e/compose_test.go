@@ -345,6 +345,14 @@ func TestComposeUp(t *testing.T) {
 		}
 	})
 
+	t.Run("the backtest notebook runs lakectl and the replay job inside the Jupyter container", func(t *testing.T) {
+		out, err := c.run(10*time.Minute, "docker", "compose", "exec", "-T", "jupyter",
+			"jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=540", "--output-dir", "/tmp", "05_rule_backtesting.ipynb")
+		if err != nil {
+			t.Fatalf("notebook 05 failed inside the jupyter container: %v\n%s", err, tail([]byte(out), 6000))
+		}
+	})
+
 	t.Run("a rule edit in the config directory applies without a restart", func(t *testing.T) {
 		_, flinkRestarts := c.state("flink")
 		b, err := os.ReadFile(filepath.Join(config, "rules.yaml"))

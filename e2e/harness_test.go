@@ -37,14 +37,17 @@ import (
 // pipeline is one `lakectl stack up` in the foreground, on its own data dir
 // and free ports, with the generator left out so each test drives its input.
 type pipeline struct {
-	t      *testing.T
-	root   string
-	bin    string
-	data   string
-	rules  string // the stack's rules file, a copy the test may edit
-	ports  stack.Ports
-	cmd    *exec.Cmd
-	exited chan struct{}
+	t    *testing.T
+	root string
+	bin  string
+	data string
+	// catalog is the lake's --catalog-uri: "" (SQLite in data) unless
+	// FINLAKE_TEST_CATALOG names PostgreSQL (testsupport.CatalogURI).
+	catalog string
+	rules   string // the stack's rules file, a copy the test may edit
+	ports   stack.Ports
+	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
 func repoRoot(t *testing.T) string { return testsupport.ModuleRoot(t) }
@@ -79,7 +82,7 @@ func startPipeline(t *testing.T, extra ...string) *pipeline {
 		}
 	}
 	work := t.TempDir()
-	p := &pipeline{t: t, root: root, bin: bin, data: filepath.Join(work, "data"), exited: make(chan struct{})}
+	p := &pipeline{t: t, root: root, bin: bin, data: filepath.Join(work, "data"), catalog: testsupport.CatalogURI(t), exited: make(chan struct{})}
 	rulesDir := filepath.Join(work, "config")
 	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -94,11 +97,11 @@ func startPipeline(t *testing.T, extra ...string) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, "--data", p.data, "stack", "up", "--skip", "generator",
+	p.cmd = exec.Command(bin, append(testsupport.LakeArgs(p.data, p.catalog), "stack", "up", "--skip", "generator",
 		"--kafka-port", strconv.Itoa(p.ports.Kafka), "--flink-port", strconv.Itoa(p.ports.Flink),
 		"--flight-port", strconv.Itoa(p.ports.Flight), "--flight-http-port", strconv.Itoa(p.ports.FlightHTTP),
 		"--ingest-port", strconv.Itoa(p.ports.Ingest), "--generator-port", strconv.Itoa(p.ports.Generator),
-		"--rules", p.rules, "--flink-jar", jar)
+		"--rules", p.rules, "--flink-jar", jar)...)
 	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Dir = root
 	p.cmd.Stdout, p.cmd.Stderr = out, out
@@ -183,7 +186,7 @@ func (p *pipeline) status(name string) supervisor.Status {
 func (p *pipeline) lakectl(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, p.bin, args...)
 	c.Dir = p.root
-	c.Env = append(os.Environ(), "FINLAKE_DATA="+p.data, "FINLAKE_BROKERS="+p.brokers())
+	c.Env = append(os.Environ(), "FINLAKE_DATA="+p.data, "FINLAKE_CATALOG_URI="+p.catalog, "FINLAKE_BROKERS="+p.brokers())
 	return c
 }
 
@@ -368,10 +371,13 @@ func produce(t *testing.T, brokers, topic string, key, value []byte) {
 
 // ---- the lake, read with iceberg-go (independent of the Flight server) ----
 
-func loadTable(t *testing.T, data, name string) *table.Table {
+// lake is the pipeline's lake, for reading it with iceberg-go.
+func (p *pipeline) lake() lake.Config { return lake.Config{DataDir: p.data, CatalogURI: p.catalog} }
+
+func loadTable(t *testing.T, lk lake.Config, name string) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	cat, closeCat, err := lake.OpenCatalog(ctx, lake.Config{DataDir: data})
+	cat, closeCat, err := lake.OpenCatalog(ctx, lk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,3 +529,6 @@ func mustJSON(t *testing.T, b []byte, v any) {
 		t.Fatalf("parse %q: %v", tail(b, 300), err)
 	}
 }
+
+// TestMain stops the PostgreSQL cluster a FINLAKE_TEST_CATALOG=postgres run started.
+func TestMain(m *testing.M) { testsupport.Main(m) }

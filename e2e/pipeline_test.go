@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finlake/finlake/contract"
+	"github.com/finlake/finlake/lake"
 	"github.com/finlake/finlake/stack"
 )
 
@@ -144,7 +145,7 @@ func (r *run) fullSpeed(t *testing.T) {
 	}
 
 	// Every valid event exactly once in lake.transactions.
-	got := waitLake(t, p.data, "transactions", len(want), 4*time.Minute)
+	got := waitLake(t, p.lake(), "transactions", len(want), 4*time.Minute)
 	checkExactlyOnce(t, got, want)
 
 	// Dead letters: exactly the malformed records.
@@ -186,7 +187,7 @@ func (r *run) fullSpeed(t *testing.T) {
 		wantAlerts[alertKey(fmt.Sprint(a["alert_id"]), fmt.Sprint(a["transaction_id"]), fmt.Sprint(a["rule_name"]),
 			fmt.Sprint(a["rule_version"]), fmt.Sprint(a["severity"]))]++
 	}
-	gotAlerts := waitAlerts(t, p.data, total(wantAlerts), 2*time.Minute)
+	gotAlerts := waitAlerts(t, p.lake(), total(wantAlerts), 2*time.Minute)
 	if !equalCounts(gotAlerts, wantAlerts) {
 		t.Errorf("lake.alerts (%d) differs from the replay's alerts.jsonl (%d): %s", total(gotAlerts), total(wantAlerts), diffCounts(gotAlerts, wantAlerts))
 	}
@@ -215,7 +216,7 @@ func (r *run) fullSpeed(t *testing.T) {
 		alertMS = append(alertMS, float64(s.at.Sub(s.rec.Timestamp).Milliseconds()))
 	}
 	t.Logf("full speed, generation → alert (read_committed): %s", percentiles(alertMS))
-	t.Logf("full speed, generation → storage (Iceberg commit): %s", percentiles(snapshotLatencies(t, loadTable(t, p.data, "transactions"), gen)))
+	t.Logf("full speed, generation → storage (Iceberg commit): %s", percentiles(snapshotLatencies(t, loadTable(t, p.lake(), "transactions"), gen)))
 }
 
 func (r *run) hotReload(t *testing.T) {
@@ -341,7 +342,7 @@ func (r *run) faults(t *testing.T) {
 		}
 		want[ev.TransactionID+"/"+ev.Status] = true
 	})
-	got := waitLake(t, p.data, "transactions", len(want), 5*time.Minute)
+	got := waitLake(t, p.lake(), "transactions", len(want), 5*time.Minute)
 	checkExactlyOnce(t, got, want)
 
 	// The restarted Flight server answers with what the lake holds.
@@ -356,13 +357,13 @@ func (r *run) faults(t *testing.T) {
 
 // waitLake polls the table until it holds at least want rows (or the time
 // is up) and returns its (transaction_id/status) → row count.
-func waitLake(t *testing.T, data, name string, want int, within time.Duration) map[string]int {
+func waitLake(t *testing.T, lk lake.Config, name string, want int, within time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		got := map[string]int{}
 		rows := 0
-		scanStrings(t, loadTable(t, data, name), []string{"transaction_id", "status"}, func(v []string) {
+		scanStrings(t, loadTable(t, lk, name), []string{"transaction_id", "status"}, func(v []string) {
 			got[v[0]+"/"+v[1]]++
 			rows++
 		})
@@ -374,7 +375,7 @@ func waitLake(t *testing.T, data, name string, want int, within time.Duration) m
 			if rows >= want {
 				time.Sleep(5 * time.Second)
 				got = map[string]int{}
-				scanStrings(t, loadTable(t, data, name), []string{"transaction_id", "status"}, func(v []string) { got[v[0]+"/"+v[1]]++ })
+				scanStrings(t, loadTable(t, lk, name), []string{"transaction_id", "status"}, func(v []string) { got[v[0]+"/"+v[1]]++ })
 			}
 			return got
 		}
@@ -382,12 +383,12 @@ func waitLake(t *testing.T, data, name string, want int, within time.Duration) m
 	}
 }
 
-func waitAlerts(t *testing.T, data string, want int, within time.Duration) map[string]int {
+func waitAlerts(t *testing.T, lk lake.Config, want int, within time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		got := map[string]int{}
-		scanStrings(t, loadTable(t, data, "alerts"), []string{"alert_id", "transaction_id", "rule_name", "rule_version", "severity"},
+		scanStrings(t, loadTable(t, lk, "alerts"), []string{"alert_id", "transaction_id", "rule_name", "rule_version", "severity"},
 			func(v []string) { got[alertKey(v...)]++ })
 		if total(got) >= want || time.Now().After(deadline) {
 			return got

@@ -14,6 +14,7 @@ type metrics struct {
 	bytesSent prometheus.Counter
 	rowsSent  prometheus.Counter
 	active    prometheus.Gauge
+	long      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,9 +33,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Result rows sent."}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "finlake_flight_active_queries",
 			Help: "Result streams in progress."}),
+		long: prometheus.NewGauge(prometheus.GaugeOpts{Name: "finlake_flight_long_queries",
+			Help: "Queries whose share of the server is past --long-query-after (at most --max-long-queries)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.queries, m.errors, m.latency, m.firstByte, m.bytesSent, m.rowsSent, m.active)
+		reg.MustRegister(m.queries, m.errors, m.latency, m.firstByte, m.bytesSent, m.rowsSent, m.active, m.long)
 	}
 	return m
 }

@@ -71,8 +71,10 @@ type Options struct {
 	MaxResultBytes int64         // Arrow bytes per result; 0: unlimited
 	MaxResultRows  int64         // rows per result; 0: unlimited
 	// MaxConcurrent queries run at once (0: no limit); a query waits at most
-	// QueueWait for its turn. Of those, at most MaxLongQueries may run past
-	// LongQueryAfter (0: no limit). See limits.go.
+	// QueueWait for its turn. Of those, at most MaxLongQueries may have had
+	// more than LongQueryAfter of the server's time (its share while others
+	// ran beside it); beyond, the one with the largest share is stopped (0:
+	// no limit). See limits.go.
 	MaxConcurrent  int
 	QueueWait      time.Duration
 	MaxLongQueries int
@@ -218,9 +220,10 @@ func New(lk *lakeview.Lake, db *engine.DB, auth *Auth, opts Options) (*Server, e
 	if auth == nil {
 		auth = &Auth{}
 	}
-	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: newMetrics(opts.Registerer), log: opts.Logger,
+	m := newMetrics(opts.Registerer)
+	s := &Server{lake: lk, db: db, auth: auth, opts: opts, m: m, log: opts.Logger,
 		tickets: map[string]*ticket{}, prepared: map[string]*preparedStmt{}, pool: newStmtPool(maxPooled), started: time.Now(),
-		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}, limits: newLimiter(opts)}
+		share: &shareDB{keyFile: opts.ShareKeyFile, opts: opts.ShareEngine}, limits: newLimiter(opts, func(n int) { m.long.Set(float64(n)) })}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{

@@ -139,7 +139,11 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 		"SELECT count(*) FROM range(1000000000000)",
 		"SELECT string_agg(repeat('x', 1000), ',') FROM range(100000000)",
 	}
-	var failed int // probes stopped by a limit (under heavy machine load a probe can outlast --long-query-after)
+	// Probes that failed, by the flag their error names (--max-long-queries:
+	// the long-query rule stopped a probe; --query-timeout or
+	// --max-concurrent-queries: the machine, not the rule, was too slow).
+	var failed int
+	failedBy := map[string]int{}
 	probes := func(d time.Duration) []time.Duration {
 		var mu sync.Mutex
 		var lat []time.Duration
@@ -156,6 +160,7 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 					mu.Lock()
 					if err != nil {
 						failed++
+						failedBy[limitFlag.FindString(err.Error())]++
 					} else {
 						lat = append(lat, time.Since(t0))
 					}
@@ -172,6 +177,7 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 		idle := probes(15 * time.Second)
 		idleFailed := failed
 		failed = 0
+		clear(failedBy)
 		stop := make(chan struct{})
 		var hwg sync.WaitGroup
 		var stopped, finished int
@@ -210,6 +216,8 @@ func BenchmarkProbeUnderHostileLoad(b *testing.B) {
 		b.ReportMetric(float64(len(loaded)), "hostile_probes")
 		b.ReportMetric(float64(idleFailed), "idle_probes_failed")
 		b.ReportMetric(float64(failed), "hostile_probes_failed")
+		b.ReportMetric(float64(failedBy["--max-long-queries"]), "hostile_probes_stopped_as_long")
+		b.Logf("probes failed during the hostile corpus, by the flag named: %v", failedBy)
 		b.ReportMetric(float64(stopped), "hostile_stopped")
 		b.ReportMetric(float64(finished), "hostile_finished")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,17 +69,11 @@ func commitRecords(t testing.TB, w *tableWriter, from, n int, base lake.Offsets)
 	return next
 }
 
-// commitRecordsTimed is commitRecords that also says how long the commit
-// itself took (reload, offsets check, manifests, metadata.json, catalog),
-// what ingest's commit latency is, without writing the data file.
-func commitRecordsTimed(t testing.TB, w *tableWriter, from, n int, base lake.Offsets) (lake.Offsets, time.Duration) {
+// writeRecords builds a batch on tbl of n transactions at partition 0
+// offsets [from, from+n) and writes its data files, ready for w.commit.
+func writeRecords(t testing.TB, w *tableWriter, tbl *table.Table, from, n int) (*batch, []iceberg.DataFile) {
 	t.Helper()
-	ctx := context.Background()
-	tbl, err := w.cat.LoadTable(ctx, w.ident())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := w.newBatch(ctx, tbl)
+	b, err := w.newBatch(context.Background(), tbl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +86,20 @@ func commitRecordsTimed(t testing.TB, w *tableWriter, from, n int, base lake.Off
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, files
+}
+
+// commitRecordsTimed is commitRecords that also says how long the commit
+// itself took (reload, offsets check, manifests, metadata.json, catalog),
+// what ingest's commit latency is, without writing the data file.
+func commitRecordsTimed(t testing.TB, w *tableWriter, from, n int, base lake.Offsets) (lake.Offsets, time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	tbl, err := w.cat.LoadTable(ctx, w.ident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, files := writeRecords(t, w, tbl, from, n)
 	next := base.Clone()
 	next[0] = int64(from + n)
 	start := time.Now()
@@ -377,5 +386,55 @@ func TestExpiryNeverExpiresTheNewestOffsetSnapshot(t *testing.T) {
 	got, snap, err := lake.LatestOffsets(tbl, contract.TransactionsProcessed)
 	if err != nil || snap == nil || !got.Equal(off) {
 		t.Fatalf("after expiry: want offsets %v, got %v (snapshot %v, %v)", off, got, snap, err)
+	}
+}
+
+// The writer commits on the table its batch was built on, without loading it
+// again; when something else committed since (here maintenance behind its
+// back, as `lakectl maintain` from another process would), the catalog
+// refuses the pinned commit and the retry reloads: every row lands exactly
+// once and the offsets end where the records do.
+func TestCommitOnAStaleHeldTableRetriesAndLandsEveryRowOnce(t *testing.T) {
+	cat, cfg := localLake(t)
+	w := testWriter(t, cat, lake.TableTransactions, contract.TransactionsProcessed)
+	ctx := context.Background()
+	tbl, err := cat.LoadTable(ctx, w.ident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := lake.Offsets{}
+	const batches, rows = 12, 3
+	retried := 0
+	opts := DefaultMaintainOptions()
+	opts.SkipOrphans = true
+	for i := 0; i < batches; i++ {
+		if i == 4 || i == 8 { // a snapshot the writer's held table does not know
+			if _, err := Maintain(ctx, cat, lake.TableTransactions, opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, files := writeRecords(t, w, tbl, i*rows, rows)
+		next := lake.Offsets{0: int64((i + 1) * rows)}
+		if tbl, err = w.commit(ctx, b, files, off, next); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		b.release()
+		off = next
+		retried += w.status().LastCommit.Retries
+	}
+	if retried < 2 {
+		t.Fatalf("want the two commits after maintenance retried on a reloaded table, retries=%d", retried)
+	}
+	c := countTable(t, cfg, lake.TableTransactions, "transaction_id")
+	if c.rows != batches*rows || c.distinctOffsets != batches*rows || c.distinctKeys != batches*rows {
+		t.Fatalf("want %d rows, each once: %+v", batches*rows, c)
+	}
+	cur, err := cat.LoadTable(ctx, w.ident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := lake.LatestOffsets(cur, contract.TransactionsProcessed)
+	if err != nil || !got.Equal(lake.Offsets{0: batches * rows}) {
+		t.Fatalf("offsets: want {0:%d}, got %v (%v)", batches*rows, got, err)
 	}
 }

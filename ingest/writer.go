@@ -72,6 +72,10 @@ type tableWriter struct {
 
 	groupBusy atomic.Bool
 
+	// reloadEachCommit restores the old commit path (load the table again
+	// before every commit attempt), for BenchmarkCommitGrowth's comparison.
+	reloadEachCommit bool
+
 	mu sync.Mutex
 	st writerStatus
 }
@@ -450,10 +454,21 @@ func (w *tableWriter) commit(ctx context.Context, b *batch, files []iceberg.Data
 		if err := w.guard.CriticalError(); err != nil {
 			return nil, err
 		}
-		tbl, err := w.cat.LoadTable(ctx, w.ident())
-		if err != nil {
-			lastErr = fmt.Errorf("reload table: %w", err)
-			continue
+		// The first attempt commits on the table the batch was built on (the
+		// previous commit's result, or a fresh load after maintenance or a
+		// resume) instead of loading it again: each load parses the whole
+		// metadata.json, whose size grows with every snapshot kept, and the
+		// catalog parses it once more inside CommitTable. That is safe: the
+		// commit pins main to this table's current snapshot
+		// (AssertRefSnapshotID), so if anything committed since, the catalog
+		// refuses it and the retry below reloads and checks the offsets again.
+		tbl := b.tbl
+		if attempt > 0 || tbl == nil || w.reloadEachCommit {
+			var err error
+			if tbl, err = w.cat.LoadTable(ctx, w.ident()); err != nil {
+				lastErr = fmt.Errorf("reload table: %w", err)
+				continue
+			}
 		}
 		cur, _, err := lake.LatestOffsets(tbl, w.cfg.Topic)
 		if err != nil {

@@ -59,7 +59,7 @@ func addr(port int) string { return net.JoinHostPort(Host, strconv.Itoa(port)) }
 // Config describes one local pipeline. Zero values take the defaults noted.
 type Config struct {
 	DataDir    string // all state (required)
-	CatalogURI string // passed on as --catalog-uri when set
+	CatalogURI string // FINLAKE_CATALOG_URI of every Go role; empty: SQLite in DataDir
 	Warehouse  string // passed on as --warehouse when set
 	Bin        string // the lakectl binary [this executable]
 	Java       string // [java]
@@ -163,14 +163,15 @@ func (c Config) Specs() ([]supervisor.Spec, error) {
 	brokers := addr(c.Ports.Kafka)
 	// Every Go role gets the global flags through the environment, so each
 	// command line only carries what is specific to the role.
+	// FINLAKE_CATALOG_URI is set even when empty (SQLite in the data
+	// directory): the containers of `just up` carry the same variable, so
+	// the two stacks are pointed at PostgreSQL the same way.
 	env := []string{
 		"FINLAKE_DATA=" + c.DataDir,
 		"FINLAKE_BROKERS=" + brokers,
+		"FINLAKE_CATALOG_URI=" + c.CatalogURI,
 		"FINLAKE_LOG_FORMAT=json",
 		"FINLAKE_LOG_LEVEL=" + c.LogLevel,
-	}
-	if c.CatalogURI != "" {
-		env = append(env, "FINLAKE_CATALOG_URI="+c.CatalogURI)
 	}
 	if c.Warehouse != "" {
 		env = append(env, "FINLAKE_WAREHOUSE="+c.Warehouse)

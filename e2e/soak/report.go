@@ -82,6 +82,9 @@ func Markdown(r Result, base string) string {
 		}
 		fmt.Fprintf(&b, "| supervisor restarts | %d |\n", restarts)
 		fmt.Fprintf(&b, "| samples with a failed probe | %d |\n", problems(r.Samples))
+		if per, n := LiveStatePerRecord(p, r.Samples); n > 0 {
+			fmt.Fprintf(&b, "| Flink live state per raw record of the last TTL (%s) | %.0f bytes (median of %d samples after the steady state) |\n", p.TTL, per, n)
+		}
 	}
 
 	b.WriteString("\n## Cadences\n\n| cadence | real | this run | scaled |\n| --- | --- | --- | --- |\n")
@@ -111,7 +114,7 @@ func Markdown(r Result, base string) string {
 		switch v.Kind {
 		case "per_day":
 			res += " (bound " + unit(v.Bound, v.Unit) + "/day)"
-		case "projection":
+		case "projection", "max":
 			res += " (bound " + unit(v.Bound, v.Unit) + ")"
 		}
 		if v.Note != "" {
@@ -150,11 +153,45 @@ func Markdown(r Result, base string) string {
 	return b.String()
 }
 
+// LiveStatePerRecord is Flink's live state divided by the raw records of the
+// TTL before each sample (transactions and lifecycle events, interpolated
+// between samples): what a record costs while the job keeps it. The median
+// over the samples after the steady state, and how many there were.
+func LiveStatePerRecord(p Plan, samples []Sample) (float64, int) {
+	ttl := p.TTL.Hours()
+	var per []float64
+	for _, s := range samples {
+		if s.SimHours < p.SteadyFrom.Hours() || s.FlinkLiveStateBytes == 0 {
+			continue
+		}
+		if n := float64(s.RawRecords) - rawAt(samples, s.SimHours-ttl); n > 0 {
+			per = append(per, float64(s.FlinkLiveStateBytes)/n)
+		}
+	}
+	return quantile(per, 0.5), len(per)
+}
+
+// rawAt interpolates the raw record count at event hour h (0 before the run).
+func rawAt(samples []Sample, h float64) float64 {
+	prevH, prevN := 0.0, 0.0
+	for _, s := range samples {
+		if s.SimHours >= h {
+			if s.SimHours == prevH {
+				return float64(s.RawRecords)
+			}
+			return prevN + (float64(s.RawRecords)-prevN)*(h-prevH)/(s.SimHours-prevH)
+		}
+		prevH, prevN = s.SimHours, float64(s.RawRecords)
+	}
+	return prevN
+}
+
 // Line is the progress line of one sample.
 func Line(s Sample) string {
 	tx := s.Tables["transactions"]
-	return fmt.Sprintf("sim h %5.1f  wall %5.0fs  raw %9d  lag %6d  state %s  heap flink %s kafka %s  meta %s (%d snaps)  files/part %d  disk wh %s kafka %s ckpt %s  count %.0fms  restarts %d%s",
-		s.SimHours, s.WallSeconds, s.RawRecords, s.IngestLag, mib(float64(s.FlinkStateBytes)), mib(float64(s.LiveHeapBytes["flink"])),
+	return fmt.Sprintf("sim h %5.1f  wall %5.0fs  raw %9d  lag %6d  state %s (live %s, sst %s)  heap flink %s kafka %s  meta %s (%d snaps)  files/part %d  disk wh %s kafka %s ckpt %s  count %.0fms  restarts %d%s",
+		s.SimHours, s.WallSeconds, s.RawRecords, s.IngestLag, mib(float64(s.FlinkStateBytes)), mib(float64(s.FlinkLiveStateBytes)), mib(float64(s.FlinkSSTBytes)),
+		mib(float64(s.LiveHeapBytes["flink"])),
 		mib(float64(s.LiveHeapBytes["kafka"])), kib(float64(tx.MetadataBytes)), tx.Snapshots, tx.MaxFilesPerPartition,
 		mib(float64(s.DiskBytes["warehouse"])), mib(float64(s.DiskBytes["kafka"])), mib(float64(s.DiskBytes["checkpoints"])),
 		s.QueryMS["count"], sum(s.Restarts), problemNote(s))

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,12 +38,22 @@ type Sample struct {
 	RawRecords int64 `json:"raw_records"`
 	IngestLag  int64 `json:"ingest_lag_records"`
 
-	FlinkStateBytes        int64   `json:"flink_state_bytes"`
-	FlinkCheckpointedBytes int64   `json:"flink_checkpointed_bytes"` // of the latest checkpoint (incremental: the delta)
-	FlinkCheckpointMS      int64   `json:"flink_checkpoint_ms"`
-	FlinkCheckpointBPS     float64 `json:"flink_checkpoint_bytes_per_s"`
-	FlinkCheckpointsFailed int64   `json:"flink_checkpoints_failed"`
-	FlinkWriteBPS          float64 `json:"flink_write_bytes_per_s"` // /proc/<pid>/io write_bytes
+	FlinkStateBytes int64 `json:"flink_state_bytes"`
+	// FlinkLiveStateBytes is RocksDB's estimate of the live bytes of keyed
+	// state and timers (rocksdb.estimate-live-data-size, summed over column
+	// families and subtasks): FlinkStateBytes less the dead versions and
+	// tombstones universal compaction has not merged away yet.
+	FlinkLiveStateBytes int64 `json:"flink_live_state_bytes"`
+	FlinkSSTBytes       int64 `json:"flink_sst_bytes"` // rocksdb.total-sst-files-size, summed likewise
+	// FlinkCounters are the job's own counters (metric group finlake:
+	// valid, late_events, duplicates, invalid_<rule>, alerts_<rule>),
+	// summed over subtasks and operators.
+	FlinkCounters          map[string]int64 `json:"flink_counters,omitempty"`
+	FlinkCheckpointedBytes int64            `json:"flink_checkpointed_bytes"` // of the latest checkpoint (incremental: the delta)
+	FlinkCheckpointMS      int64            `json:"flink_checkpoint_ms"`
+	FlinkCheckpointBPS     float64          `json:"flink_checkpoint_bytes_per_s"`
+	FlinkCheckpointsFailed int64            `json:"flink_checkpoints_failed"`
+	FlinkWriteBPS          float64          `json:"flink_write_bytes_per_s"` // /proc/<pid>/io write_bytes
 
 	LiveHeapBytes map[string]int64 `json:"live_heap_bytes"` // after a full GC: flink, kafka
 	RSSBytes      map[string]int64 `json:"rss_bytes"`       // per process, with its children
@@ -76,11 +87,12 @@ type TableSample struct {
 
 // Target is the running stack the sampler reads.
 type Target struct {
-	Data      string // the stack's --data
-	FlinkURL  string // http://127.0.0.1:<flink port>
-	IngestURL string // http://127.0.0.1:<ingest port>
-	FlightURI string // grpc://127.0.0.1:<flight port>
-	Brokers   string
+	Data       string // the stack's --data
+	CatalogURI string // the stack's --catalog-uri ("": SQLite in Data)
+	FlinkURL   string // http://127.0.0.1:<flink port>
+	IngestURL  string // http://127.0.0.1:<ingest port>
+	FlightURI  string // grpc://127.0.0.1:<flight port>
+	Brokers    string
 }
 
 // Sampler takes Samples; it keeps the counters it needs for rates between
@@ -174,6 +186,60 @@ func getJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
+// jobMetrics sums the job's RocksDB size gauges (Flink's native metrics,
+// enabled by the job) over every vertex, column family and subtask, and
+// the job's own counters likewise.
+func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error {
+	var job struct {
+		Vertices []struct {
+			ID string `json:"id"`
+		} `json:"vertices"`
+	}
+	if err := getJSON(ctx, s.T.FlinkURL+"/jobs/"+jid, &job); err != nil {
+		return err
+	}
+	type metric struct {
+		ID  string  `json:"id"`
+		Sum float64 `json:"sum"`
+	}
+	for _, v := range job.Vertices {
+		base := s.T.FlinkURL + "/jobs/" + jid + "/vertices/" + v.ID + "/subtasks/metrics"
+		var avail []metric
+		if err := getJSON(ctx, base, &avail); err != nil {
+			return err
+		}
+		var ids []string
+		for _, m := range avail {
+			if strings.HasSuffix(m.ID, ".rocksdb_estimate-live-data-size") || strings.HasSuffix(m.ID, ".rocksdb_total-sst-files-size") ||
+				strings.Contains(m.ID, ".finlake.") {
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		var got []metric
+		if err := getJSON(ctx, base+"?agg=sum&get="+url.QueryEscape(strings.Join(ids, ",")), &got); err != nil {
+			return err
+		}
+		for _, m := range got {
+			if _, name, ok := strings.Cut(m.ID, ".finlake."); ok {
+				if sm.FlinkCounters == nil {
+					sm.FlinkCounters = map[string]int64{}
+				}
+				sm.FlinkCounters[name] += int64(m.Sum)
+				continue
+			}
+			if strings.HasSuffix(m.ID, "live-data-size") {
+				sm.FlinkLiveStateBytes += int64(m.Sum)
+			} else {
+				sm.FlinkSSTBytes += int64(m.Sum)
+			}
+		}
+	}
+	return nil
+}
+
 // flink reads the running job's checkpoint statistics (REST
 // /jobs/<id>/checkpoints): the latest completed one, and bytes per second
 // over the history Flink keeps.
@@ -219,6 +285,9 @@ func (s *Sampler) flink(ctx context.Context, sm *Sample) error {
 	sm.FlinkCheckpointsFailed = cp.Counts.Failed
 	if c := cp.Latest.Completed; c != nil {
 		sm.FlinkStateBytes, sm.FlinkCheckpointedBytes, sm.FlinkCheckpointMS = c.StateSize, c.CheckpointedSize, c.Duration
+	}
+	if err := s.jobMetrics(ctx, jid, sm); err != nil {
+		return err
 	}
 	var bytes, from, to int64
 	for _, c := range cp.History {
@@ -349,7 +418,7 @@ func histQuantile(b map[float64]float64, q float64) float64 {
 // tables reads each table's metadata.json (its size, snapshots) and the
 // data files per partition of its current snapshot.
 func (s *Sampler) tables(ctx context.Context, sm *Sample) error {
-	cat, closeCat, err := lake.OpenCatalog(ctx, lake.Config{DataDir: s.T.Data})
+	cat, closeCat, err := lake.OpenCatalog(ctx, lake.Config{DataDir: s.T.Data, CatalogURI: s.T.CatalogURI})
 	if err != nil {
 		return err
 	}
