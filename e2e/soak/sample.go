@@ -30,9 +30,15 @@ import (
 
 // Sample is what the soak records once per sample interval.
 type Sample struct {
-	WallSeconds float64   `json:"wall_s"`    // since generation started
-	SimHours    float64   `json:"sim_hours"` // event time since the run's start
-	Taken       time.Time `json:"taken"`
+	WallSeconds float64 `json:"wall_s"`    // since generation started
+	SimHours    float64 `json:"sim_hours"` // the generator's event time since the run's start (wall × speed)
+	// JobHours is the event time the job has reached, in hours since the
+	// run's start: the rules engine's output watermark, lowest over its
+	// subtasks; 0 before it has one. The job lags the generator on a slow
+	// machine, and what it holds follows its own event time, not the
+	// generator's.
+	JobHours float64   `json:"job_event_hours"`
+	Taken    time.Time `json:"taken"`
 	// RawRecords is the end offset sum of raw-transactions; IngestLag the
 	// records of transactions-processed and alerts not yet in the lake.
 	RawRecords int64 `json:"raw_records"`
@@ -48,12 +54,15 @@ type Sample struct {
 	// FlinkCounters are the job's own counters (metric group finlake:
 	// valid, late_events, duplicates, invalid_<rule>, alerts_<rule>),
 	// summed over subtasks and operators.
-	FlinkCounters          map[string]int64 `json:"flink_counters,omitempty"`
-	FlinkCheckpointedBytes int64            `json:"flink_checkpointed_bytes"` // of the latest checkpoint (incremental: the delta)
-	FlinkCheckpointMS      int64            `json:"flink_checkpoint_ms"`
-	FlinkCheckpointBPS     float64          `json:"flink_checkpoint_bytes_per_s"`
-	FlinkCheckpointsFailed int64            `json:"flink_checkpoints_failed"`
-	FlinkWriteBPS          float64          `json:"flink_write_bytes_per_s"` // /proc/<pid>/io write_bytes
+	FlinkCounters map[string]int64 `json:"flink_counters,omitempty"`
+	// JobRecordsPerSec is the records the job decided (valid or dead-lettered)
+	// per wall second since the previous sample: how fast it catches up.
+	JobRecordsPerSec       float64 `json:"job_records_per_s"`
+	FlinkCheckpointedBytes int64   `json:"flink_checkpointed_bytes"` // of the latest checkpoint (incremental: the delta)
+	FlinkCheckpointMS      int64   `json:"flink_checkpoint_ms"`
+	FlinkCheckpointBPS     float64 `json:"flink_checkpoint_bytes_per_s"`
+	FlinkCheckpointsFailed int64   `json:"flink_checkpoints_failed"`
+	FlinkWriteBPS          float64 `json:"flink_write_bytes_per_s"` // /proc/<pid>/io write_bytes
 
 	LiveHeapBytes map[string]int64 `json:"live_heap_bytes"` // after a full GC: flink, kafka
 	RSSBytes      map[string]int64 `json:"rss_bytes"`       // per process, with its children
@@ -108,6 +117,10 @@ type Sampler struct {
 		commits  map[string]float64
 		hists    map[string]map[float64]float64 // histogram name → cumulative buckets (le → count)
 		asOfFrom time.Time
+		// decided is the job's decided records at decidedAt, the last sample
+		// whose counters were read.
+		decided   int64
+		decidedAt time.Time
 	}
 	lookupID string
 	dayStart time.Time
@@ -141,7 +154,11 @@ func (s *Sampler) Take(ctx context.Context, rawRecords int64) Sample {
 			sm.RSSBytes[p.Name] = treeRSS(p.PID)
 		}
 	}
-	problem("flink checkpoints", s.flink(ctx, &sm))
+	if err := s.flink(ctx, &sm); err != nil {
+		problem("flink checkpoints", err)
+	} else {
+		s.jobRate(&sm, now)
+	}
 	if pid := pids[stack.Flink]; pid > 0 {
 		w := procWriteBytes(pid)
 		if s.prev.ioPID == pid && !s.prev.at.IsZero() && w >= s.prev.ioWrite {
@@ -186,13 +203,30 @@ func getJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
+// EngineVertex is the rules engine's operator name (flinkjob's
+// Pipeline.build names it "rules-engine"). Flink names a vertex after the
+// operators chained in it ("rules-engine -> Sink: ..."), and the REST API
+// lists an operator's metrics as "<operator name>.<metric>".
+const EngineVertex = "rules-engine"
+
+// watermarkSuffix ends the id of an operator's output watermark gauge. The
+// engine's input watermark is useless here: it is the minimum with the rules
+// broadcast input, which carries no event time (Long.MIN_VALUE).
+const watermarkSuffix = ".currentOutputWatermark"
+
+// noWatermark bounds the gauge's Long.MIN_VALUE (no watermark yet) and
+// Long.MAX_VALUE (end of input) as the REST API's float64 gives them.
+const noWatermark = 9e18
+
 // jobMetrics sums the job's RocksDB size gauges (Flink's native metrics,
 // enabled by the job) over every vertex, column family and subtask, and
-// the job's own counters likewise.
+// the job's own counters likewise; and reads the engine's output
+// watermark, lowest over its subtasks, as the job's event time.
 func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error {
 	var job struct {
 		Vertices []struct {
-			ID string `json:"id"`
+			ID   string `json:"id"`
+			Name string `json:"name"`
 		} `json:"vertices"`
 	}
 	if err := getJSON(ctx, s.T.FlinkURL+"/jobs/"+jid, &job); err != nil {
@@ -201,6 +235,7 @@ func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error 
 	type metric struct {
 		ID  string  `json:"id"`
 		Sum float64 `json:"sum"`
+		Min float64 `json:"min"`
 	}
 	for _, v := range job.Vertices {
 		base := s.T.FlinkURL + "/jobs/" + jid + "/vertices/" + v.ID + "/subtasks/metrics"
@@ -209,20 +244,33 @@ func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error 
 			return err
 		}
 		var ids []string
+		watermark := ""
 		for _, m := range avail {
-			if strings.HasSuffix(m.ID, ".rocksdb_estimate-live-data-size") || strings.HasSuffix(m.ID, ".rocksdb_total-sst-files-size") ||
-				strings.Contains(m.ID, ".finlake.") {
+			switch {
+			case strings.Contains(v.Name, EngineVertex) && strings.HasPrefix(m.ID, EngineVertex+".") && strings.HasSuffix(m.ID, watermarkSuffix):
+				watermark = m.ID
+				ids = append(ids, m.ID)
+			case strings.HasSuffix(m.ID, ".rocksdb_estimate-live-data-size") || strings.HasSuffix(m.ID, ".rocksdb_total-sst-files-size") ||
+				strings.Contains(m.ID, ".finlake."):
 				ids = append(ids, m.ID)
 			}
 		}
 		if len(ids) == 0 {
 			continue
 		}
+		// The sums for the sizes and counters, the minimum for the watermark:
+		// the job has reached the event time its slowest subtask has.
 		var got []metric
-		if err := getJSON(ctx, base+"?agg=sum&get="+url.QueryEscape(strings.Join(ids, ",")), &got); err != nil {
+		if err := getJSON(ctx, base+"?agg=min,sum&get="+url.QueryEscape(strings.Join(ids, ",")), &got); err != nil {
 			return err
 		}
 		for _, m := range got {
+			if m.ID == watermark {
+				if m.Min > -noWatermark && m.Min < noWatermark {
+					sm.JobHours = (m.Min - float64(s.Plan.Start.UnixMilli())) / float64(time.Hour/time.Millisecond)
+				}
+				continue
+			}
 			if _, name, ok := strings.Cut(m.ID, ".finlake."); ok {
 				if sm.FlinkCounters == nil {
 					sm.FlinkCounters = map[string]int64{}
@@ -238,6 +286,38 @@ func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error 
 		}
 	}
 	return nil
+}
+
+// jobRate sets JobRecordsPerSec from the job's counters. Counters start
+// from zero when the job restarts: that interval has no rate.
+func (s *Sampler) jobRate(sm *Sample, now time.Time) {
+	n, ok := decided(sm.FlinkCounters)
+	if !ok {
+		return
+	}
+	if !s.prev.decidedAt.IsZero() && n >= s.prev.decided {
+		sm.JobRecordsPerSec = float64(n-s.prev.decided) / now.Sub(s.prev.decidedAt).Seconds()
+	}
+	s.prev.decided, s.prev.decidedAt = n, now
+}
+
+// decided is the records the job has decided on: processed (valid) and
+// dead-lettered (invalid_*). The invalid counters count failed checks, so a
+// record failing two counts twice, and the validator's invalid_records
+// repeats its per-check counters; the soak's generator makes no malformed
+// records, so neither moves the rate.
+func decided(counters map[string]int64) (int64, bool) {
+	valid, ok := counters["valid"]
+	if !ok {
+		return 0, false
+	}
+	n := valid
+	for name, v := range counters {
+		if strings.HasPrefix(name, "invalid_") {
+			n += v
+		}
+	}
+	return n, true
 }
 
 // flink reads the running job's checkpoint statistics (REST

@@ -19,12 +19,13 @@ func planFor(t *testing.T, o Options) Plan {
 	return p
 }
 
-// samples makes hourly samples over days with f giving each curve's value.
+// samples makes hourly samples over days with f giving each curve's value,
+// the job keeping up with the generator.
 func samples(days int, f func(h float64) float64) []Sample {
 	var out []Sample
 	for h := 0.0; h <= float64(days*24); h++ {
 		v := f(h)
-		out = append(out, Sample{SimHours: h, FlinkStateBytes: int64(v), FlinkLiveStateBytes: int64(v), LiveHeapBytes: map[string]int64{"flink": int64(v)},
+		out = append(out, Sample{SimHours: h, JobHours: h, FlinkStateBytes: int64(v), FlinkLiveStateBytes: int64(v), LiveHeapBytes: map[string]int64{"flink": int64(v)},
 			Tables: map[string]TableSample{"transactions": {MetadataBytes: int64(v)}}})
 	}
 	return out
@@ -215,15 +216,107 @@ func TestFilesPerPartitionAreJudgedByTheCompactionBoundNotByASawtoothsMedians(t 
 	}
 }
 
-func TestLiveStatePerRecordDividesByTheRecordsOfTheLastTTL(t *testing.T) {
+func TestLiveStatePerRecordDividesByTheRecordsOfTheTTLBeforeTheJobsEventTime(t *testing.T) {
 	p := planFor(t, Options{Mode: ModeShort})
-	// 1,000 raw records an hour, each kept 100 bytes for the TTL.
+	ttl := p.TTL.Hours()
+	// The generator produces 1,000 raw records an event hour for 96 hours;
+	// the job reads them at half its pace, so it is done at generator hour
+	// 192, and keeps each record 100 bytes for the TTL of its own event time.
 	var ss []Sample
-	for h := 0.0; h <= 96; h += 3 {
-		ss = append(ss, Sample{SimHours: h, RawRecords: int64(h * 1000), FlinkLiveStateBytes: int64(math.Min(h, p.TTL.Hours()) * 1000 * 100)})
+	for h := 0.0; h <= 192; h += 3 {
+		job := h / 2
+		held := math.Min(job, ttl) * 1000
+		ss = append(ss, Sample{SimHours: h, JobHours: job, RawRecords: int64(math.Min(h, 96) * 1000), FlinkLiveStateBytes: int64(held * 100)})
 	}
 	per, n := LiveStatePerRecord(p, ss)
 	if n == 0 || math.Abs(per-100) > 0.01 {
 		t.Fatalf("%v bytes per record over %d samples, want 100", per, n)
+	}
+}
+
+// lagging makes hourly samples of a job that reads at 30 % of the
+// generator's pace, its state ramping up to 20 MiB over the TTL of its own
+// event time and flat after: the generator's clock reads 320 h when the job
+// is done with the short soak's four days.
+func lagging(p Plan) []Sample {
+	const pace, plateau = 0.3, 20 << 20
+	var out []Sample
+	for h := 0.0; h <= 96/pace; h++ {
+		job := pace * h
+		v := int64(plateau * math.Min(1, job/p.TTL.Hours()))
+		out = append(out, Sample{SimHours: h, JobHours: job, FlinkStateBytes: v, FlinkLiveStateBytes: v,
+			LiveHeapBytes: map[string]int64{"flink": 64<<20 + v}, DiskBytes: map[string]int64{"checkpoints": 2 * v}})
+	}
+	return out
+}
+
+func curve(t *testing.T, p Plan, name string) Curve {
+	t.Helper()
+	for _, c := range Curves(p) {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no curve %q", name)
+	return Curve{}
+}
+
+func TestAJobThatLagsTheGeneratorIsJudgedOnItsOwnEventTime(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeShort})
+	vs := Judge(p, lagging(p))
+	for _, name := range []string{"flink live state", "flink state", "flink live heap", "disk checkpoints"} {
+		v := verdict(t, vs, name)
+		if !v.OK || (v.Result != "flat" && v.Result != "within") || v.Clock != JobClock {
+			t.Errorf("%s of a job at 30 %% of the generator's pace, flat after its own TTL: %+v, want flat (or within) on the job clock", name, v)
+		}
+	}
+}
+
+func TestOnTheGeneratorsClockALaggingJobsRampReadsAsGrowth(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeShort})
+	c := curve(t, p, "flink live state")
+	c.Clock = ""
+	// After the generator's steady state (sim hour 15) the job is at event
+	// hour 4.5, a third of the way up its 20 MiB ramp.
+	if v := judge(p, c, lagging(p)); v.Result != "grows" || v.OK {
+		t.Fatalf("the lagging job's live state on the generator's clock: %+v, want grows and failed", v)
+	}
+}
+
+func TestAShortSoakWhoseJobNeverReachesTheSteadyStateFails(t *testing.T) {
+	p := planFor(t, Options{Mode: ModeShort})
+	// The generator's four days, the job at a tenth of its pace: event hour
+	// 9.6 at the end, short of the steady state at 15.
+	ss := samples(4, func(float64) float64 { return 8 << 20 })
+	for i := range ss {
+		ss[i].JobHours = ss[i].SimHours / 10
+	}
+	vs := Judge(p, ss)
+	for _, name := range []string{"flink live state", "flink state", "flink live heap", "disk checkpoints"} {
+		if v := verdict(t, vs, name); v.Result != "not reached" || v.OK {
+			t.Errorf("%s of a job that never reached the steady state: %+v, want not reached and failed", name, v)
+		}
+	}
+	// The generator's clock did reach it: those curves are judged.
+	if v := verdict(t, vs, "metadata.json transactions"); v.Result != "flat" || !v.OK {
+		t.Errorf("metadata.json on the generator's clock: %+v, want flat", v)
+	}
+	if len(Failed(vs)) == 0 {
+		t.Fatal("Failed lists nothing")
+	}
+}
+
+func TestTheShortSoaksKafkaRetentionOutlastsTheJobsLagAndTheLongRunsKeepTheirScaledOne(t *testing.T) {
+	short := planFor(t, Options{Mode: ModeShort})
+	if r := short.KafkaRetentionWall(); r != KafkaRetentionFloor {
+		t.Errorf("short soak's Kafka retention %s, want the %s floor", r, KafkaRetentionFloor)
+	}
+	// The floor keeps everything the short soak produces: its Kafka disk is reported, not judged.
+	if v := verdict(t, Judge(short, samples(4, func(float64) float64 { return 1 })), "disk kafka"); v.Result != "reported" || !v.OK {
+		t.Errorf("disk kafka of the short soak: %+v, want reported", v)
+	}
+	week := planFor(t, Options{Mode: ModeDays, Days: 7})
+	if r := week.KafkaRetentionWall(); r != 63*time.Minute {
+		t.Errorf("7-day run's Kafka retention %s, want 7 days / 160 = 63m", r)
 	}
 }
