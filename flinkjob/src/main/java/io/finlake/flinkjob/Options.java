@@ -18,6 +18,8 @@ final class Options {
     Duration stateTtl = Duration.ofHours(48);
     Duration outOfOrderness = Duration.ofSeconds(2);
     Duration idleness = Duration.ofSeconds(5);
+    /** How far one raw split's watermark may run ahead of the lowest; null: unaligned (--max-drift off). */
+    Duration maxDrift = Duration.ofSeconds(30);
     Duration transactionTimeout = Duration.ofMinutes(10);
     int parallelism = 2;
 
@@ -33,7 +35,8 @@ final class Options {
             Streaming (Kafka in, exactly-once Kafka out, Flink web UI/REST on --rest-port):
               java -jar finlake-flinkjob.jar --bootstrap 127.0.0.1:9092 --checkpoint-dir DIR
                   [--rest-port 8081] [--checkpoint-interval 1s] [--state-ttl 48h]
-                  [--out-of-orderness 2s] [--idleness 5s] [--parallelism 2] [--transaction-timeout 10m]
+                  [--out-of-orderness 2s] [--idleness 5s] [--max-drift 30s|off] [--parallelism 2]
+                  [--transaction-timeout 10m]
                   [--state-backend rocksdb|changelog|hashmap] [--flink KEY=VALUE]...
               Resumes from the newest completed checkpoint in DIR. Topics must exist (lakectl topics create)
               and alert-rules should hold the rules and _fx_rates (lakectl rules apply).
@@ -41,6 +44,10 @@ final class Options {
               A partition with no valid transaction for --idleness first advances to its highest timestamp
               (pending velocity/new_country decisions are made), then is idle until its next transaction;
               an event at or behind the watermark is late (metric late_events) and decided on arrival.
+              --max-drift: a partition whose watermark is this far ahead of the lowest is paused until
+              the others catch up (Flink watermark alignment), so a backlog is read in event-time order
+              across partitions and what waits for the watermark stays small; off reads each partition
+              at its own pace.
               --state-ttl: a transaction's lifecycle (duplicate and transition checks) is kept this long
               after its latest event, in event time. --state-backend rocksdb (default) keeps state in
               RocksDB under DIR.rocksdb, checkpointed incrementally (each checkpoint flushes the
@@ -90,6 +97,7 @@ final class Options {
                 case "--state-ttl" -> o.stateTtl = duration(name, value);
                 case "--out-of-orderness" -> o.outOfOrderness = duration(name, value);
                 case "--idleness" -> o.idleness = duration(name, value);
+                case "--max-drift" -> o.maxDrift = value.equals("off") ? null : duration(name, value);
                 case "--transaction-timeout" -> o.transactionTimeout = duration(name, value);
                 case "--parallelism" -> o.parallelism = Integer.parseInt(value);
                 case "--state-backend" -> o.stateBackend = value;

@@ -56,7 +56,7 @@ final class StreamingJob {
 
         WallClock clock = System::currentTimeMillis;
         var raw = env.fromSource(KafkaIO.rawSource(o.bootstrap),
-                        Watermarks.transactions(o.outOfOrderness, o.idleness, false), "raw-transactions")
+                        Watermarks.transactions(o.outOfOrderness, o.idleness, o.maxDrift), "raw-transactions")
                 .uid("source-raw-transactions");
         var ruleStream = env.fromSource(KafkaIO.rulesSource(o.bootstrap), WatermarkStrategy.<RuleUpdate>noWatermarks(),
                         "alert-rules")

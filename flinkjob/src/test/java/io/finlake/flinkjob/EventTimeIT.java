@@ -8,11 +8,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.time.Duration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -140,6 +142,86 @@ class EventTimeIT {
                 .anyMatch(a -> a.endsWith(Fixtures.id("p0burst305") + " rapid_activity"));
         assertThat(alerts(want.size())).isEqualTo(want);
         assertThat(KafkaJob.settledEngineCounter(rest, "late_events")).as("late_events").isZero();
+    }
+
+    /**
+     * A backlog of 12 event hours on each of the three partitions, read by the two source subtasks, one of
+     * which owns a single partition. Unaligned (--max-drift off), that partition's watermark runs hours
+     * ahead of the other two, and what it reads waits in the engine's state for the lowest watermark;
+     * aligned (--max-drift 1m) the partitions advance together, one ahead by at most what its reader fetched
+     * before it was paused (a fetch of 256 KiB per partition: ~800 records, half an event hour here). The widest gap between split watermarks is measured while the middle of the
+     * backlog is decided (past the start-up, before the first partition runs dry).
+     */
+    @Test
+    void aBacklogIsWorkedThroughInEventTimeOrderAcrossPartitions() throws Exception {
+        int perPartition = 20_000;
+        long t0 = Instant.parse("2025-06-01T00:00:00Z").toEpochMilli();
+        long step = Duration.ofHours(12).toMillis() / perPartition;
+        try (KafkaProducer<byte[], byte[]> p = kafka.producer()) {
+            for (int i = 0; i < perPartition; i++) {
+                for (int part = 0; part < 3; part++) {
+                    byte[] v = txn("bl" + part + "x" + i, t0 + i * step + part, "ACBL" + part + "X" + (i % 300), "US")
+                            .toString().getBytes(StandardCharsets.UTF_8);
+                    p.send(new ProducerRecord<>("raw-transactions", part, KafkaJob.keyOf(v), v));
+                }
+            }
+            p.flush();
+        }
+        Gaps unaligned = splitGaps("unaligned", "off", 3 * perPartition);
+        kafka.killJobs();
+        kafka.deleteGroup(io.finlake.flinkjob.io.KafkaIO.GROUP_ID);
+        Gaps aligned = splitGaps("aligned", "1m", 3 * perPartition);
+        System.out.printf("split watermark gap over the middle of a 12 h backlog (mean / widest): unaligned %s, aligned %s%n",
+                unaligned, aligned);
+        assertThat(unaligned.mean()).as("unaligned mean gap (h): the single-partition reader runs ahead\n%s", unaligned.trace)
+                .isGreaterThan(2.0);
+        assertThat(aligned.mean()).as("aligned mean gap (h), against unaligned %s\n%s", unaligned, aligned.trace)
+                .isLessThan(unaligned.mean() / 2);
+    }
+
+    /** Gaps between the highest and lowest split watermark, in event hours, one per poll; and a trace of the polls. */
+    private record Gaps(List<Double> hours, StringBuilder trace) {
+        double mean() {
+            return hours.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+        }
+
+        double widest() {
+            return hours.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%.2f h / %.2f h over %d polls", mean(), widest(), hours.size());
+        }
+    }
+
+    /**
+     * Runs the job with --max-drift {@code drift} on what raw-transactions holds and polls the split
+     * watermarks while the engine's valid count goes from a quarter to nine tenths of {@code records}.
+     */
+    private Gaps splitGaps(String name, String drift, int records) throws Exception {
+        int rest = KafkaJob.freePort();
+        Process job = kafka.startJob(tmp.resolve("checkpoints-" + name), rest, name, "--idleness", "5s",
+                "--out-of-orderness", "2s", "--max-drift", drift, "--flink", "metrics.fetcher.update-interval=300");
+        awaitRunning(rest, job);
+        Gaps g = new Gaps(new ArrayList<>(), new StringBuilder());
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        while (true) {
+            long valid = KafkaJob.engineCounter(rest, "valid");
+            if (valid >= records * 9L / 10) {
+                return g;
+            }
+            assertThat(job.isAlive()).as("job %s alive", name).isTrue();
+            assertThat(System.nanoTime()).as("%s: 90%% of %d decided within 5 minutes (valid %d)", name, records, valid)
+                    .isLessThan(deadline);
+            Map<String, Long> wms = KafkaJob.splitWatermarks(rest);
+            if (valid >= records / 4 && wms.size() == 3) {
+                double gap = (Collections.max(wms.values()) - Collections.min(wms.values())) / 3.6e6;
+                g.hours.add(gap);
+                g.trace.append(String.format("valid %d gap %.2f h %s%n", valid, gap, wms));
+            }
+            Thread.sleep(300);
+        }
     }
 
     // ---- helpers ----------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -149,22 +152,7 @@ final class KafkaJob {
      * metric fetcher refreshes every 10 s by default, so callers poll).
      */
     static long engineCounter(int port, String counter) throws Exception {
-        JsonNode jobs = Fixtures.JSON.readTree(get(port, "/jobs/overview")).get("jobs");
-        String jid = null;
-        for (JsonNode j : jobs) {
-            if ("RUNNING".equals(j.get("state").asText())) {
-                jid = j.get("jid").asText();
-            }
-        }
-        assertThat(jid).as("a running job").isNotNull();
-        String vid = null;
-        for (JsonNode v : Fixtures.JSON.readTree(get(port, "/jobs/" + jid)).get("vertices")) {
-            if (v.get("name").asText().contains("rules-engine")) {
-                vid = v.get("id").asText();
-            }
-        }
-        assertThat(vid).as("the rules-engine vertex").isNotNull();
-        String base = "/jobs/" + jid + "/vertices/" + vid + "/subtasks/metrics";
+        String base = vertexMetrics(port, "rules-engine");
         String name = null;
         for (JsonNode m : Fixtures.JSON.readTree(get(port, base))) {
             if (m.get("id").asText().endsWith("finlake." + counter)) {
@@ -176,6 +164,62 @@ final class KafkaJob {
         }
         JsonNode v = Fixtures.JSON.readTree(get(port, base + "?get=" + name + "&agg=sum"));
         return v.isEmpty() ? -1 : Math.round(v.get(0).get("sum").asDouble());
+    }
+
+    /** The REST path of the subtask metrics of the running job's vertex whose name contains {@code vertex}. */
+    private static String vertexMetrics(int port, String vertex) throws Exception {
+        JsonNode jobs = Fixtures.JSON.readTree(get(port, "/jobs/overview")).get("jobs");
+        String jid = null;
+        for (JsonNode j : jobs) {
+            if ("RUNNING".equals(j.get("state").asText())) {
+                jid = j.get("jid").asText();
+            }
+        }
+        assertThat(jid).as("a running job").isNotNull();
+        String vid = null;
+        for (JsonNode v : Fixtures.JSON.readTree(get(port, "/jobs/" + jid)).get("vertices")) {
+            if (v.get("name").asText().contains(vertex)) {
+                vid = v.get("id").asText();
+            }
+        }
+        assertThat(vid).as("the %s vertex", vertex).isNotNull();
+        return "/jobs/" + jid + "/vertices/" + vid + "/subtasks/metrics";
+    }
+
+    /**
+     * The current watermark of each raw-transactions split that has one (Flink's per-split source metric
+     * split.&lt;split&gt;.watermark.currentWatermark), in epoch milliseconds, by split.
+     */
+    static Map<String, Long> splitWatermarks(int port) throws Exception {
+        String base = vertexMetrics(port, "Source: raw-transactions");
+        List<String> ids = new ArrayList<>();
+        for (JsonNode m : Fixtures.JSON.readTree(get(port, base))) {
+            String id = m.get("id").asText();
+            if (id.contains(".split.") && id.endsWith(".watermark.currentWatermark")) {
+                ids.add(id);
+            }
+        }
+        Map<String, Long> out = new TreeMap<>();
+        if (ids.isEmpty()) {
+            return out;
+        }
+        for (JsonNode m : Fixtures.JSON.readTree(get(port, base + "?agg=max&get=" + String.join(",", ids)))) {
+            long wm = Math.round(m.get("max").asDouble());
+            if (wm > Long.MIN_VALUE / 2) { // Long.MIN_VALUE: no watermark yet
+                String id = m.get("id").asText();
+                out.put(id.substring(id.indexOf(".split.") + 7, id.lastIndexOf(".watermark.")), wm);
+            }
+        }
+        return out;
+    }
+
+    /** Deletes the job's consumer group, so the next job without a checkpoint reads raw-transactions from the start. */
+    void deleteGroup(String group) throws Exception {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        try (Admin a = Admin.create(p)) {
+            a.deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
+        }
     }
 
     /**
