@@ -56,10 +56,6 @@ public final class KafkaIO {
                 .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")
                 .setProperty("partition.discovery.interval.ms", "10000")
                 .setProperty("client.id.prefix", GROUP_ID + "-raw")
-                // Watermark alignment pauses a split only between fetches, so a split runs ahead by up to one
-                // fetch: Kafka's default 1 MiB per partition is ~3,400 records, two event hours of a 12-hour
-                // backlog in EventTimeIT. A quarter of it keeps catch-up reading in step at a few fetches a
-                // second per partition; live traffic fetches far less than either.
                 .build();
     }
 
