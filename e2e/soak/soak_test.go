@@ -33,13 +33,20 @@ func samples(days int, f func(h float64) float64) []Sample {
 
 func verdict(t *testing.T, vs []Verdict, name string) Verdict {
 	t.Helper()
-	for _, v := range vs {
-		if v.Curve == name {
-			return v
+	return named(t, vs, name, func(v Verdict) string { return v.Curve })
+}
+
+// named is the item whose name is name; the test fails without one.
+func named[T any](t *testing.T, items []T, name string, nameOf func(T) string) T {
+	t.Helper()
+	for _, it := range items {
+		if nameOf(it) == name {
+			return it
 		}
 	}
-	t.Fatalf("no verdict for %q", name)
-	return Verdict{}
+	var zero T
+	t.Fatalf("no %T named %q", zero, name)
+	return zero
 }
 
 func TestACurveThatKeepsGrowingAfterTheSteadyStateFailsTheShortSoak(t *testing.T) {
@@ -252,13 +259,7 @@ func lagging(p Plan) []Sample {
 
 func curve(t *testing.T, p Plan, name string) Curve {
 	t.Helper()
-	for _, c := range Curves(p) {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no curve %q", name)
-	return Curve{}
+	return named(t, Curves(p), name, func(c Curve) string { return c.Name })
 }
 
 func TestAJobThatLagsTheGeneratorIsJudgedOnItsOwnEventTime(t *testing.T) {
