@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -18,8 +20,13 @@ import (
 
 // MaintainOptions tune one maintenance pass over a table.
 type MaintainOptions struct {
-	TargetFileSize  int64                // compaction output target; files under 75% of it are candidates
-	MinInputFiles   int                  // a partition needs at least this many candidates to be compacted
+	TargetFileSize int64 // compaction output target; files of 75% of it and more are left as they are
+	// TierBase and TierFanout shape the size tiers compaction merges within
+	// (see planCompaction): files under TierBase are merged every pass, and
+	// TierFanout files of one tier make one of the next. Zero: TargetFileSize/128 and 4.
+	TierBase        int64
+	TierFanout      int
+	MinInputFiles   int                  // a tier needs at least this many files to be merged (at least 2)
 	Retention       lake.RetentionPolicy // which snapshots expiry keeps (lake.PlanRetention)
 	OrphanOlderThan time.Duration        // unreferenced files younger than this are kept (may be in flight)
 	SkipCompact     bool
@@ -130,21 +137,19 @@ func compact(ctx context.Context, cat catalog.Catalog, name string, opts Maintai
 	if tbl.CurrentSnapshot() == nil {
 		return nil
 	}
-	cfg := compaction.DefaultConfig()
-	cfg.TargetFileSizeBytes = opts.TargetFileSize
-	cfg.MinFileSizeBytes = opts.TargetFileSize * 3 / 4
-	cfg.MaxFileSizeBytes = opts.TargetFileSize * 9 / 5
-	cfg.MinInputFiles = uint(max(opts.MinInputFiles, 2))
-	plan, err := compaction.Analyze(ctx, tbl, cfg)
-	if err != nil {
+	if tbl, err = ensureLayout(ctx, cat, tbl, name); err != nil {
 		return err
 	}
-	if len(plan.Groups) == 0 {
-		return nil
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("plan files of %s: %w", name, err)
 	}
-	groups := make([]table.CompactionTaskGroup, 0, len(plan.Groups))
-	for _, g := range plan.Groups {
-		groups = append(groups, table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes})
+	groups, err := planCompaction(tasks, opts)
+	if err != nil {
+		return fmt.Errorf("plan compaction of %s: %w", name, err)
+	}
+	if len(groups) == 0 {
+		return nil
 	}
 	props := lake.CarriedOffsetProperties(tbl)
 	props["finlake.maintenance"] = "compaction"
@@ -173,6 +178,178 @@ func compact(ctx context.Context, cat catalog.Catalog, name string, opts Maintai
 	rep.BytesBefore += res.BytesBefore
 	rep.BytesAfter += res.BytesAfter
 	return nil
+}
+
+// ensureLayout sets the Parquet layout properties a table created by an
+// older finlake lacks (lake.TableDef.MissingLayout), so that this pass's
+// compaction already writes files with lookup bloom filters.
+func ensureLayout(ctx context.Context, cat catalog.Catalog, tbl *table.Table, name string) (*table.Table, error) {
+	def, ok := lake.TableDefOf(name)
+	if !ok {
+		return tbl, nil
+	}
+	missing := def.MissingLayout(tbl.Properties())
+	if len(missing) == 0 {
+		return tbl, nil
+	}
+	meta, loc, err := cat.CommitTable(ctx, tbl.Identifier(), nil, []table.Update{table.NewSetPropertiesUpdate(missing)})
+	if err != nil {
+		return nil, fmt.Errorf("set the layout properties of %s: %w", name, err)
+	}
+	slog.Info("table layout properties set", "table", name, "properties", missing)
+	return table.New(tbl.Identifier(), meta, loc, tbl.FS, cat), nil
+}
+
+// planCompaction picks the files one pass rewrites, per partition.
+//
+// Merging every small file of a partition with what is already compacted
+// rewrites the partition's whole day so far at every pass: at an hourly pass
+// each row of a day was written about twelve times, and the keep tags of
+// snapshot retention held every version for the retention period (a week's
+// lake grew by 1.16 GB a day for 65 MB of rows). So files are merged within
+// size tiers instead, as an LSM tree merges runs:
+//
+//   - files under TierBase, and files with delete files, are merged at every
+//     pass (tier 0);
+//   - tier k holds files of TierBase·F^(k-1) up to TierBase·F^k (F =
+//     TierFanout); F files of one tier are merged, into a file of the next
+//     one, so a row is rewritten about log_F(day / TierBase) times;
+//   - files of 75% of TargetFileSize or more are done;
+//   - a partition before the newest one, whose day is over and where only
+//     late rows still arrive, is merged whole into target-size files once it
+//     holds two files above tier 0; late rows after that stay in tier 0 and
+//     never make it rewrite the day again on their own.
+//
+// A partition holds at most TierFanout-1 files per tier between passes, on
+// top of what arrived since the last one (CompactedFilesBound).
+func planCompaction(tasks []table.FileScanTask, opts MaintainOptions) ([]table.CompactionTaskGroup, error) {
+	target := opts.TargetFileSize
+	base, fanout := opts.tiers()
+	done := target * 3 / 4
+	type part struct {
+		order   int64
+		ordered bool
+		tiers   map[int][]table.FileScanTask
+		undone  []table.FileScanTask // every file under done
+		tiered  int                  // files of tier 1 and up
+	}
+	parts := map[string]*part{}
+	var keys []string
+	newest, haveNewest := int64(0), false
+	for _, t := range tasks {
+		k, order, ordered := partitionOf(t.File)
+		if ordered && (!haveNewest || order > newest) {
+			newest, haveNewest = order, true
+		}
+		deletes := len(t.DeleteFiles) + len(t.EqualityDeleteFiles) + len(t.DeletionVectorFiles)
+		size := t.File.FileSizeBytes()
+		if deletes == 0 && size >= done {
+			continue
+		}
+		p := parts[k]
+		if p == nil {
+			p = &part{order: order, ordered: ordered, tiers: map[int][]table.FileScanTask{}}
+			parts[k] = p
+			keys = append(keys, k)
+		}
+		tier := 0
+		if deletes == 0 {
+			for lim := base; size >= lim; lim *= int64(fanout) {
+				tier++
+			}
+		}
+		if tier > 0 {
+			p.tiered++
+		}
+		p.tiers[tier] = append(p.tiers[tier], t)
+		p.undone = append(p.undone, t)
+	}
+	var sets [][]table.FileScanTask
+	for _, k := range keys {
+		p := parts[k]
+		if p.ordered && p.order < newest && p.tiered >= 2 {
+			sets = append(sets, p.undone)
+			continue
+		}
+		for tier, files := range p.tiers {
+			need := max(opts.MinInputFiles, 2)
+			if tier > 0 {
+				need = max(need, fanout)
+			}
+			if len(files) >= need {
+				sets = append(sets, files)
+			}
+		}
+	}
+	cfg := compaction.DefaultConfig()
+	cfg.TargetFileSizeBytes = target
+	// Every file handed over is a candidate: the tiers above chose them.
+	cfg.MinFileSizeBytes = target
+	cfg.MaxFileSizeBytes = target * 9 / 5
+	cfg.MinInputFiles = 2
+	var groups []table.CompactionTaskGroup
+	for _, set := range sets {
+		plan, err := cfg.PlanCompaction(set)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range plan.Groups {
+			groups = append(groups, table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes})
+		}
+	}
+	return groups, nil
+}
+
+func (o MaintainOptions) tiers() (base int64, fanout int) {
+	base, fanout = o.TierBase, o.TierFanout
+	if base <= 0 {
+		base = max(o.TargetFileSize/128, 1)
+	}
+	if fanout < 2 {
+		fanout = 4
+	}
+	return base, fanout
+}
+
+// CompactedFilesBound is how many files under 75% of TargetFileSize a
+// partition can hold after a maintenance pass, besides the ones that arrived
+// since: one short of what makes a tier merge, per tier.
+func (o MaintainOptions) CompactedFilesBound() int {
+	base, fanout := o.tiers()
+	n := max(o.MinInputFiles, 2) - 1
+	for lim := base; lim < o.TargetFileSize*3/4; lim *= int64(fanout) {
+		n += max(o.MinInputFiles, fanout) - 1
+	}
+	return n
+}
+
+// partitionOf keys a data file's partition, and orders it when it has one
+// day (or other integer) value: the order finds the newest partition.
+func partitionOf(f iceberg.DataFile) (key string, order int64, ordered bool) {
+	vals := f.Partition()
+	ids := make([]int, 0, len(vals))
+	for id := range vals {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", f.SpecID())
+	for _, id := range ids {
+		fmt.Fprintf(&b, "/%d=%v", id, vals[id])
+	}
+	if len(ids) == 1 {
+		switch v := vals[ids[0]].(type) {
+		case int32:
+			order, ordered = int64(v), true
+		case int64:
+			order, ordered = v, true
+		case int:
+			order, ordered = int64(v), true
+		case iceberg.Date:
+			order, ordered = int64(v), true
+		}
+	}
+	return b.String(), order, ordered
 }
 
 // expire applies the retention policy in one commit: keep tags are set,

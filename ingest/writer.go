@@ -578,7 +578,8 @@ func (w *tableWriter) commitGroupOffsets(ctx context.Context, cl *kgo.Client, co
 // chunk or two whatever the commit size.
 type batch struct {
 	w         *tableWriter
-	tbl       *table.Table
+	tbl       *table.Table // the table the batch commits on
+	out       *table.Table // tbl as its data files are written (lake.WithoutLookupFilters)
 	rb        *rowBuilder
 	rows      int
 	startedAt time.Time
@@ -605,10 +606,14 @@ func (w *tableWriter) newBatch(ctx context.Context, tbl *table.Table) (*batch, e
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", w.cfg.Table, err)
 	}
+	out, err := lake.WithoutLookupFilters(tbl)
+	if err != nil {
+		return nil, err
+	}
 	// Not derived from ctx: a stopping service still finishes the batch's
 	// files to commit them; abort cancels.
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	return &batch{w: w, tbl: tbl, rb: rb, ctx: bctx, cancel: cancel, startedAt: time.Now()}, nil
+	return &batch{w: w, tbl: tbl, out: out, rb: rb, ctx: bctx, cancel: cancel, startedAt: time.Now()}, nil
 }
 
 func (b *batch) add(r *kgo.Record) error {
@@ -662,7 +667,7 @@ func (b *batch) start() {
 				}
 			}
 		}
-		for df, err := range table.WriteRecords(b.ctx, b.tbl, b.rb.schema, records) {
+		for df, err := range table.WriteRecords(b.ctx, b.out, b.rb.schema, records) {
 			if err != nil {
 				b.err = err
 				break

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -132,13 +133,19 @@ type TableDef struct {
 	Schema      *iceberg.Schema
 	DayOf       string // column partitioned by day(); empty = unpartitioned
 	SourceTopic string // Kafka topic whose offsets its snapshots carry; empty for none
+	// Lookups are the columns queried by one value (a transaction or alert
+	// id); their compacted Parquet files carry a bloom filter per row group,
+	// so a point lookup reads one row group instead of the whole column.
+	Lookups []string
 }
 
 // Tables lists every table EnsureTables creates.
 func Tables() []TableDef {
 	return []TableDef{
-		{Name: TableTransactions, Schema: TransactionsSchema(), DayOf: "timestamp", SourceTopic: contract.TransactionsProcessed},
-		{Name: TableAlerts, Schema: AlertsSchema(), DayOf: "alert_timestamp", SourceTopic: contract.Alerts},
+		{Name: TableTransactions, Schema: TransactionsSchema(), DayOf: "timestamp", SourceTopic: contract.TransactionsProcessed,
+			Lookups: []string{"transaction_id"}},
+		{Name: TableAlerts, Schema: AlertsSchema(), DayOf: "alert_timestamp", SourceTopic: contract.Alerts,
+			Lookups: []string{"alert_id", "transaction_id"}},
 		{Name: TablePipelineRuns, Schema: PipelineRunsSchema(), DayOf: "window_start"},
 	}
 }
@@ -164,6 +171,17 @@ func (d TableDef) Spec() (iceberg.PartitionSpec, error) {
 // bounds the metadata directory at about this many times metadata.json.
 const MetadataVersionsMax = 10
 
+// Row groups and bloom filters of files with lookup columns. A point lookup
+// reads every row group whose filter may hold the value, whole: 128 Ki rows
+// keep that read short, and a 256 KiB filter is ~16 bits per distinct value
+// of a full row group (a false positive rate well under 1%). arrow-go sizes
+// every filter at the maximum, whatever the file's rows, which is why the
+// small files ingest writes per commit carry none (WithoutLookupFilters).
+const (
+	LookupRowGroupRows     = 128 << 10
+	LookupBloomFilterBytes = 256 << 10
+)
+
 // TableProperties are set on creation. Format v2 because PyIceberg, DuckDB
 // and Java all read it; manifest merging keeps the manifest list short under
 // a commit every few seconds; old metadata.json files are pruned for the same
@@ -179,6 +197,81 @@ func TableProperties() iceberg.Properties {
 		table.ParquetCompressionLevelKey:          "1",
 		table.WriteTargetFileSizeBytesKey:         "134217728",
 	}
+}
+
+// Properties are the table's creation properties: TableProperties plus the
+// Parquet layout its lookup columns need.
+func (d TableDef) Properties() iceberg.Properties {
+	props := TableProperties()
+	for k, v := range d.layoutProperties() {
+		props[k] = v
+	}
+	return props
+}
+
+func (d TableDef) layoutProperties() iceberg.Properties {
+	props := iceberg.Properties{}
+	if len(d.Lookups) == 0 {
+		return props
+	}
+	props[table.ParquetRowGroupLimitKey] = strconv.Itoa(LookupRowGroupRows)
+	props[table.ParquetBloomFilterMaxBytesKey] = strconv.Itoa(LookupBloomFilterBytes)
+	for _, c := range d.Lookups {
+		props[table.ParquetBloomFilterColumnEnabledKeyPrefix+"."+c] = "true"
+	}
+	return props
+}
+
+// MissingLayout is the part of the table's Parquet layout properties that
+// current lacks: what a table created by an older finlake needs set. A
+// property the table already has, whatever its value, is left to it.
+func (d TableDef) MissingLayout(current iceberg.Properties) iceberg.Properties {
+	missing := iceberg.Properties{}
+	for k, v := range d.layoutProperties() {
+		if _, ok := current[k]; !ok {
+			missing[k] = v
+		}
+	}
+	return missing
+}
+
+// TableDefOf is the definition of the finlake table called name.
+func TableDefOf(name string) (TableDef, bool) {
+	for _, d := range Tables() {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return TableDef{}, false
+}
+
+// WithoutLookupFilters is tbl as a writer of small, short-lived files sees
+// it: without bloom filters, each of which would cost the full
+// LookupBloomFilterBytes in a file of a few rows. Only for writing data
+// files: the view has no catalog, so it cannot commit; commits go through
+// tbl. Compaction writes the filters.
+func WithoutLookupFilters(tbl *table.Table) (*table.Table, error) {
+	var drop []string
+	for k := range tbl.Properties() {
+		if strings.HasPrefix(k, table.ParquetBloomFilterColumnEnabledKeyPrefix+".") {
+			drop = append(drop, k)
+		}
+	}
+	if len(drop) == 0 {
+		return tbl, nil
+	}
+	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", tbl.Identifier(), err)
+	}
+	if err := b.RemoveProperties(drop); err != nil {
+		return nil, fmt.Errorf("table %s: %w", tbl.Identifier(), err)
+	}
+	meta, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", tbl.Identifier(), err)
+	}
+	return table.New(tbl.Identifier(), meta, tbl.MetadataLocation(), tbl.FS, nil), nil
 }
 
 // EnsureTables creates the lake namespace and every finlake table that does
@@ -209,7 +302,7 @@ func EnsureTables(ctx context.Context, cat catalog.Catalog) error {
 			return err
 		}
 		_, err = cat.CreateTable(ctx, Ident(d.Name), d.Schema,
-			catalog.WithPartitionSpec(&spec), catalog.WithProperties(TableProperties()))
+			catalog.WithPartitionSpec(&spec), catalog.WithProperties(d.Properties()))
 		if err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return fmt.Errorf("create table %s.%s: %w", Namespace, d.Name, err)
 		}

@@ -12,7 +12,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/finlake/finlake/ingest"
 )
+
+// tieredFiles is what a partition holds after a maintenance pass, plus one
+// commit in flight.
+var tieredFiles = float64(ingest.DefaultMaintainOptions().CompactedFilesBound() + 1)
 
 // Day is a simulated day.
 const Day = 24 * time.Hour
@@ -56,10 +62,11 @@ type Plan struct {
 	// LakeBytesPerDay bounds the lake's disk growth per simulated day.
 	LakeBytesPerDay float64 `json:"lake_bytes_per_day_bound"`
 	// FilesPerPartition bounds a partition's data files at any sample: a
-	// commit adds at most one file to a partition and maintenance compacts
-	// them, so compaction keeps up while a partition holds no more than the
-	// commits of one maintenance interval (plus the one it merged to and
-	// one commit in flight).
+	// commit adds at most one file to a partition and maintenance merges
+	// them by size tier, so compaction keeps up while a partition holds no
+	// more than the commits of one maintenance interval, plus what the tiers
+	// hold between passes (ingest.MaintainOptions.CompactedFilesBound) and
+	// one commit in flight.
 	FilesPerPartition float64 `json:"files_per_partition_bound"`
 	// ProcArgs are the `stack up --proc-arg` values; Generate the
 	// generator's arguments; Cadences says what each cadence became.
@@ -238,7 +245,7 @@ func (p *Plan) scale() {
 		return c.Wall
 	}
 	if p.Speed == 1 {
-		p.FilesPerPartition = float64(time.Hour/(5*time.Second)) + 2 // the stack's --maintain-interval / --commit-interval
+		p.FilesPerPartition = float64(time.Hour/(5*time.Second)) + tieredFiles // the stack's --maintain-interval / --commit-interval
 		p.Cadences = append(p.Cadences, Cadence{What: "every cadence", Scaled: true, Note: "real time: the stack's defaults"})
 		p.ProcArgs = append(p.ProcArgs, "flink=--state-ttl="+goDur(p.TTL))
 		p.Generate = []string{"generate", "--rate", fmt.Sprint(p.Density), "--duration", goDur(p.Span), "--http", "off", "--progress=false"}
@@ -250,7 +257,7 @@ func (p *Plan) scale() {
 		"each row is a commit to lake.pipeline_runs")
 	maintain := add("maintenance interval", "ingest", "--maintain-interval", time.Hour, 10*time.Second,
 		"a maintenance pass takes seconds")
-	p.FilesPerPartition = float64(maintain/commit) + 2
+	p.FilesPerPartition = float64(maintain/commit) + tieredFiles
 	retain := add("snapshot retention (--retain)", "ingest", "--retain", p.Retain, 30*time.Second, "")
 	// --retain-last is a count: 100 snapshots are 8 real minutes of commits,
 	// nothing against 7 days, but at a 1 s commit floor they can outlast a
