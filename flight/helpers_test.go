@@ -73,8 +73,14 @@ var txSchema = iceberg.NewSchema(0,
 // createTx creates lake.<name>, partitioned by day(timestamp) like the real table.
 func (l *testLake) createTx(t testing.TB, name string) *table.Table {
 	t.Helper()
+	return l.createTxWith(t, name, nil)
+}
+
+// createTxWith is createTx with table properties.
+func (l *testLake) createTxWith(t testing.TB, name string, props iceberg.Properties) *table.Table {
+	t.Helper()
 	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "timestamp_day", Transform: iceberg.DayTransform{}})
-	tbl, err := l.cat.CreateTable(context.Background(), lake.Ident(name), txSchema, catalog.WithPartitionSpec(&spec))
+	tbl, err := l.cat.CreateTable(context.Background(), lake.Ident(name), txSchema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 	if err != nil {
 		t.Fatal(err)
 	}

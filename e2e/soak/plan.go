@@ -294,6 +294,9 @@ func (p *Plan) scale() {
 	// time (log.segment.delete.delay.ms), which a compressed run reads as
 	// a day and more of growth.
 	p.ProcArgs = append(p.ProcArgs, "kafka=--broker-config=log.segment.delete.delay.ms=1000")
+	// Samples come seconds apart; Flink's REST metrics refresh every 10 s by
+	// default, so every other sample read the job's rate as 0.
+	p.ProcArgs = append(p.ProcArgs, "flink=--flink=metrics.fetcher.update-interval=1000")
 	p.KafkaRetained = time.Duration(float64(p.KafkaRetentionWall()+KafkaSegmentWall(p.KafkaRetentionWall())+check+time.Second) * p.Speed)
 	p.Unscaled = append(p.Unscaled,
 		"Flink transaction timeout (10 min) and the supervisor's restart backoff: wall clock, unscaled")
