@@ -297,3 +297,18 @@ func unit(v float64, u string) string {
 
 // Stamp is today's date for file names.
 func Stamp(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// Rejudge reads a run's JSON document and judges its samples again with
+// this version's curves: a run's figures outlive a change of its verdicts.
+func Rejudge(path string) (Result, error) {
+	var r Result
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", path, err)
+	}
+	r.Verdicts = Judge(r.Plan, r.Samples)
+	return r, nil
+}
