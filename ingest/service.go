@@ -44,10 +44,13 @@ type Config struct {
 	PartitionCheck    time.Duration // how often writers look for partitions added to their topic
 	RunsInterval      time.Duration // lake.pipeline_runs row period; 0 disables
 	MaintainInterval  time.Duration // scheduled maintenance period; 0 disables
-	// ExpireInterval runs the retention step alone between full passes
-	// (capped by MaintainInterval): metadata.json grows by every commit
-	// until retention trims it, and a rewrite of it is most of a commit's
-	// cost, so trimming often keeps commits fast. 0: only with maintenance.
+	// ExpireInterval runs compaction and retention between full passes
+	// (capped by MaintainInterval), without orphan removal: metadata.json
+	// grows by every commit until retention trims it, and a rewrite of it is
+	// most of a commit's cost, so trimming often keeps commits fast; and a
+	// query opens every small file of a partition, 720 an hour at 5 s
+	// commits, which the size tiers' smallest merge cheaply. 0: only with
+	// maintenance.
 	ExpireInterval time.Duration
 	Maintain       MaintainOptions
 	Version        string
@@ -271,8 +274,8 @@ func (s *Service) runMaintenance(ctx context.Context, table string) error {
 	opts := s.cfg.Maintain
 	if s.fullDue(table) {
 		s.lastMain[table] = time.Now()
-	} else { // retention alone, between full passes
-		opts.SkipCompact, opts.SkipOrphans = true, true
+	} else { // between full passes: orphans wait for the next one
+		opts.SkipOrphans = true
 	}
 	s.lastExp[table] = time.Now()
 	s.maintMu.Unlock()

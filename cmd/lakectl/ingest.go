@@ -75,7 +75,7 @@ func init() {
 			Usage: "run compaction, snapshot retention and orphan removal this often (0: never; see `lakectl maintain`)"},
 	}
 	flags = append(flags, &cli.DurationFlag{Name: "expire-interval", Value: d.ExpireInterval,
-		Usage: "between maintenance passes, apply snapshot retention alone this often (keeps metadata.json, rewritten by every commit, small; 0: only with maintenance)"})
+		Usage: "between maintenance passes, compact and apply snapshot retention this often, without orphan removal (keeps metadata.json, rewritten by every commit, small, and merges the small files queries open; 0: only with maintenance)"})
 	flags = append(flags, maintainFlags(d.Maintain)...)
 	register(&cli.Command{
 		Name:  "ingest",

@@ -245,7 +245,7 @@ func (p *Plan) scale() {
 		return c.Wall
 	}
 	if p.Speed == 1 {
-		p.FilesPerPartition = float64(time.Hour/(5*time.Second)) + tieredFiles // the stack's --maintain-interval / --commit-interval
+		p.FilesPerPartition = float64(5*time.Minute/(5*time.Second)) + tieredFiles // the stack's --expire-interval (which compacts) / --commit-interval
 		p.Cadences = append(p.Cadences, Cadence{What: "every cadence", Scaled: true, Note: "real time: the stack's defaults"})
 		p.ProcArgs = append(p.ProcArgs, "flink=--state-ttl="+goDur(p.TTL))
 		p.Generate = []string{"generate", "--rate", fmt.Sprint(p.Density), "--duration", goDur(p.Span), "--http", "off", "--progress=false"}
