@@ -214,6 +214,11 @@ const EngineVertex = "rules-engine"
 // broadcast input, which carries no event time (Long.MIN_VALUE).
 const watermarkSuffix = ".currentOutputWatermark"
 
+// metricsSettle is how long a sample waits for the fetch its first metrics
+// request started (samples are further apart than the update interval, so
+// that request always starts one; it lands in milliseconds here).
+const metricsSettle = 1500 * time.Millisecond
+
 // noWatermark bounds the gauge's Long.MIN_VALUE (no watermark yet) and
 // Long.MAX_VALUE (end of input) as the REST API's float64 gives them.
 const noWatermark = 9e18
@@ -231,6 +236,23 @@ func (s *Sampler) jobMetrics(ctx context.Context, jid string, sm *Sample) error 
 	}
 	if err := getJSON(ctx, s.T.FlinkURL+"/jobs/"+jid, &job); err != nil {
 		return err
+	}
+	// The REST API answers from a store its metric fetcher refreshes in the
+	// background when a request finds it older than
+	// metrics.fetcher.update-interval (1 s in compressed runs): read at once,
+	// a sample got whatever the previous sample's requests had left, and the
+	// job's rate swung between 0 and twice its mean. So a request starts the
+	// fetch, and the values are read once it has had time to land.
+	if len(job.Vertices) > 0 {
+		var prime []struct{}
+		if err := getJSON(ctx, s.T.FlinkURL+"/jobs/"+jid+"/vertices/"+job.Vertices[0].ID+"/subtasks/metrics", &prime); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(metricsSettle):
+		}
 	}
 	type metric struct {
 		ID  string  `json:"id"`
