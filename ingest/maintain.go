@@ -206,7 +206,7 @@ func ensureLayout(ctx context.Context, cat catalog.Catalog, tbl *table.Table, na
 // rewrites the partition's whole day so far at every pass: at an hourly pass
 // each row of a day was written about twelve times, and the keep tags of
 // snapshot retention held every version for the retention period (a week's
-// lake grew by 1.16 GB a day for 65 MB of rows). So files are merged within
+// lake grew by 1.16 GB a day for ~50 MB of rows). So files are merged within
 // size tiers instead, as an LSM tree merges runs:
 //
 //   - files under TierBase, and files with delete files, are merged at every
