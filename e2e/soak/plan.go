@@ -248,7 +248,10 @@ func (p *Plan) scale() {
 		p.FilesPerPartition = float64(5*time.Minute/(5*time.Second)) + tieredFiles // the stack's --expire-interval (which compacts) / --commit-interval
 		p.Cadences = append(p.Cadences, Cadence{What: "every cadence", Scaled: true, Note: "real time: the stack's defaults"})
 		p.ProcArgs = append(p.ProcArgs, "flink=--state-ttl="+goDur(p.TTL))
-		p.Generate = []string{"generate", "--rate", fmt.Sprint(p.Density), "--duration", goDur(p.Span), "--http", "off", "--progress=false"}
+		// No malformed records, as in the compressed modes: the soak counts
+		// every raw record missing from the lake as lost, and a dead letter
+		// would read as one.
+		p.Generate = []string{"generate", "--rate", fmt.Sprint(p.Density), "--duration", goDur(p.Span), "--malformed-rate", "0", "--http", "off", "--progress=false"}
 		return
 	}
 	commit := add("ingest commit interval", "ingest", "--commit-interval", 5*time.Second, time.Second,
