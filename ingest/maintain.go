@@ -231,7 +231,6 @@ func planCompaction(tasks []table.FileScanTask, opts MaintainOptions) ([]table.C
 		ordered bool
 		tiers   map[int][]table.FileScanTask
 		undone  []table.FileScanTask // every file under done
-		tiered  int                  // files of tier 1 and up
 	}
 	parts := map[string]*part{}
 	var keys []string
@@ -258,16 +257,14 @@ func planCompaction(tasks []table.FileScanTask, opts MaintainOptions) ([]table.C
 				tier++
 			}
 		}
-		if tier > 0 {
-			p.tiered++
-		}
 		p.tiers[tier] = append(p.tiers[tier], t)
 		p.undone = append(p.undone, t)
 	}
 	var sets [][]table.FileScanTask
 	for _, k := range keys {
 		p := parts[k]
-		if p.ordered && p.order < newest && p.tiered >= 2 {
+		// Two files above tier 0: the day's tiers, not a late file or two.
+		if tiered := len(p.undone) - len(p.tiers[0]); p.ordered && p.order < newest && tiered >= 2 {
 			sets = append(sets, p.undone)
 			continue
 		}

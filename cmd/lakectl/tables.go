@@ -115,10 +115,8 @@ Examples:
 				sort.Strings(ks)
 				part = strings.Join(ks, ", ") + fmt.Sprintf(" (%d partitions)", len(partitions))
 			} else if len(files) == 0 {
-				for _, d := range lake.Tables() {
-					if d.Name == table && d.DayOf != "" {
-						part = fmt.Sprintf("%s_day = day(%s) (no data files yet)", d.DayOf, d.DayOf)
-					}
+				if d, ok := lake.TableDefOf(table); ok && d.DayOf != "" {
+					part = fmt.Sprintf("%s_day = day(%s) (no data files yet)", d.DayOf, d.DayOf)
 				}
 			}
 			_, snaps, err := cl.TextRows(ctx, fmt.Sprintf(
